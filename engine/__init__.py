@@ -1,0 +1,1 @@
+"""Jienan engine: specs, runtime, persistence, rules and services. Never imports Flask or web/."""

@@ -1,0 +1,49 @@
+"""The engine's wiring: database, clock, spec cache, upload folder. Web and worker each build one at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from engine.clock import Clock
+from engine.db import Database
+from engine.rulestore import RuleCache
+from engine.specs import SpecCache
+
+
+@dataclasses.dataclass
+class Settings:
+    database_url: str
+    upload_dir: Path
+    max_upload_bytes: int = 20 * 1024 * 1024
+    allowed_upload_types: tuple[str, ...] = (
+        ".pdf",
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".webp",
+        ".doc",
+        ".docx",
+        ".xls",
+        ".xlsx",
+        ".txt",
+        ".ofd",
+    )
+    page_size: int = 20
+
+
+class Engine:
+    """Everything a service needs besides its arguments. One per process; safe to share between threads."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None):
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.clock = clock or Clock()
+        self.specs = SpecCache()
+        self.rules = RuleCache()
+
+    def now(self):
+        return self.clock.now()
+
+    def dispose(self) -> None:
+        self.db.dispose()

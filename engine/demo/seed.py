@@ -1,0 +1,161 @@
+"""Seeds an empty database with the demo programme (idempotent: does nothing if users already exist)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from sqlalchemy import func
+from sqlalchemy import select
+from stdnum.cn import uscc
+
+from engine.models import Enterprise
+from engine.models import Unit
+from engine.models import User
+from engine.services import auth
+from engine.services import cases
+from engine.services import tasks
+
+SAMPLE = Path(__file__).with_name("sample_cases.json")
+DEMO_PASSWORD = "jienan2026"
+
+ROLE_USERS = [
+    ("registrar", "助企干部 王芳", ["registrar"], None),
+    ("dispatcher", "企业服务办 李强", ["dispatcher"], "campaign_office"),
+    ("leader", "市领导 张明", ["leader"], None),
+    ("supervisor", "督查局 陈静", ["supervisor"], "inspection"),
+    ("manager", "活动办 刘洋", ["manager"], "campaign_office"),
+    ("designer", "流程设计 赵磊", ["designer"], None),
+    ("admin", "系统管理员", ["admin"], None),
+]
+_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def demo_credit_code(name: str) -> str:
+    """A deterministic, valid unified social credit code for a demo enterprise name."""
+    digest = int(hashlib.sha256(name.encode("utf-8")).hexdigest(), 16)
+    body = "91350400"
+    for _ in range(9):
+        digest, index = divmod(digest, len(_ALPHABET))
+        body += _ALPHABET[index]
+    code = body + uscc.calc_check_digit(body)
+    assert uscc.is_valid(code)
+    return code
+
+
+def seed_demo(eng, progress: bool = True) -> dict:
+    """Create demo units, users, enterprises and cases. Returns counts; no-op when users exist."""
+    sample = json.loads(SAMPLE.read_text("utf-8"))
+    with eng.db.transaction() as session:
+        if session.scalar(select(func.count()).select_from(User)):
+            return {"skipped": True}
+        units = {}
+        for unit in sample["units"]:
+            row = Unit(code=unit["code"], name=unit["name"], kind=unit["kind"], is_active=True)
+            session.add(row)
+            session.flush()
+            units[unit["code"]] = row
+        for username, name, roles, unit_code in ROLE_USERS:
+            auth.create_user(
+                session,
+                eng,
+                username=username,
+                display_name=name,
+                password=DEMO_PASSWORD,
+                roles=roles,
+                unit_id=units[unit_code].unit_id if unit_code else None,
+            )
+        for code, unit in units.items():
+            auth.create_user(
+                session,
+                eng,
+                username=f"handler_{code}",
+                display_name=f"{unit.name} 承办人",
+                password=DEMO_PASSWORD,
+                roles=["handler"],
+                unit_id=unit.unit_id,
+            )
+        for name in dict.fromkeys(c["enterprise"] for c in sample["cases"]):
+            field = next(c["field"] for c in sample["cases"] if c["enterprise"] == name)
+            session.add(
+                Enterprise(name=name, credit_code=demo_credit_code(name), field=field, created_at=eng.now())
+            )
+    registrar = auth.authenticate(eng, "registrar", DEMO_PASSWORD)
+    registered = []
+    for item in sample["cases"]:
+        with eng.db.read() as session:
+            enterprise_id = session.scalar(
+                select(Enterprise.enterprise_id).where(Enterprise.name == item["enterprise"])
+            )
+        channel = "12345热线" if item["channel"] == "12345" else item["channel"]
+        result = cases.register_case(
+            eng,
+            registrar,
+            {
+                "enterprise_id": enterprise_id,
+                "channel": channel,
+                "field": item["field"],
+                "category": item["category"],
+                "urgency": item["urgency"],
+                "title": item["description"][:40],
+                "description": item["description"],
+                "library": "key" if item["urgency"] in ("重大", "特急") else "general",
+            },
+        )
+        registered.append((result, item))
+    if progress:
+        _progress_some(eng, registered)
+    return {"units": len(units), "cases": len(registered)}
+
+
+def _act(eng, username: str, case_id: int, data: dict) -> None:
+    actor = auth.authenticate(eng, username, DEMO_PASSWORD)
+    mine = tasks.list_tasks(eng, actor, "mine", per_page=200)["items"]
+    task = next(t for t in mine if t["case_id"] == case_id)
+    tasks.complete_task(eng, actor, task["task_id"], data)
+
+
+def _progress_some(eng, registered: list[tuple[dict, dict]]) -> None:
+    """Move part of the demo cases along so every inbox and status has something to show."""
+    for index, (result, item) in enumerate(registered):
+        if result["status"] != "dispatching" or index % 4 == 3:
+            continue
+        case_id, lead = result["case_id"], item["lead_unit"]
+        dispatch = {
+            "tier": result["tier"] if result["tier"] != "on_site" else "department",
+            "lead_unit": lead,
+            "co_units": [u for u in item["co_units"] if u != lead],
+            "time_limit_days": result["time_limit_days"] or 10,
+            "dispatch_note": "请按时限办理并反馈。",
+        }
+        if dispatch["tier"] == "city_leader":
+            dispatch["responsible_leader"] = "leader"
+        _act(eng, "dispatcher", case_id, dispatch)
+        if dispatch["tier"] == "city_leader":
+            _act(
+                eng,
+                "leader",
+                case_id,
+                {"meeting_held": False, "leader_instructions": "请牵头单位抓紧协调解决。", "lead_unit": lead},
+            )
+        if index % 4 == 2:
+            continue
+        _act(eng, f"handler_{lead}", case_id, {"sign_decision": "sign"})
+        if index % 4 == 1:
+            continue
+        _act(
+            eng,
+            f"handler_{lead}",
+            case_id,
+            {"outcome": "resolved", "handling_actions": item["what_happened"][:1000]},
+        )
+        _act(eng, "dispatcher", case_id, {"verdict": "accept"})
+        if index % 8 == 0:
+            _act(
+                eng,
+                "registrar",
+                case_id,
+                {"solved": "yes", "satisfaction": "satisfied", "revisit_method": "phone"},
+            )
+            _act(eng, "dispatcher", case_id, {"closing_summary": "企业反馈问题已解决，予以销号。"})

@@ -1,0 +1,272 @@
+"""Tables: units and users, enterprises, cases and their history, process/rule versions, instances, task projection."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON
+from sqlalchemy import Boolean
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from engine.db import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime()}
+
+
+class Unit(Base):
+    """An organisation unit: a department, a street office, a service office."""
+
+    __tablename__ = "unit"
+    unit_id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))  # department / street / service_office / supervision / ...
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    """A person who logs in. Roles live in user_role; a handler belongs to exactly one unit."""
+
+    __tablename__ = "user_account"
+    user_id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+
+
+class UserRole(Base):
+    __tablename__ = "user_role"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(30), primary_key=True)
+
+
+class ApiToken(Base):
+    """A bearer token: only its SHA-256 is stored. Short-lived from login, long-lived when an admin issues it."""
+
+    __tablename__ = "api_token"
+    token_id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.user_id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class Enterprise(Base):
+    """A company, identified by its unified social credit code (统一社会信用代码)."""
+
+    __tablename__ = "enterprise"
+    enterprise_id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    field: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(200))
+    contact_name: Mapped[str | None] = mapped_column(String(50))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class Case(Base):
+    """One reported problem of one enterprise: the read model lists, search and the case page use.
+
+    status: registered, on_site, dispatching, coordinating, signing, handling, verifying, revisiting, closing, closed
+    (see engine.domain.CASE_STATUSES); it follows the current task of the current round.
+    """
+
+    __tablename__ = "case_record"
+    case_id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str | None] = mapped_column(String(30), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.enterprise_id"), index=True)
+    enterprise_name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(20), index=True)
+    field: Mapped[str] = mapped_column(String(20), index=True)
+    category: Mapped[str] = mapped_column(String(20), index=True)
+    urgency: Mapped[str] = mapped_column(String(10))
+    library: Mapped[str] = mapped_column(String(10), default="general")
+    contact_name: Mapped[str | None] = mapped_column(String(50))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    tier: Mapped[str | None] = mapped_column(String(20), index=True)
+    time_limit_days: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    current_task: Mapped[str | None] = mapped_column(String(100))
+    round_no: Mapped[int] = mapped_column(Integer, default=1)
+    returns_count: Mapped[int] = mapped_column(Integer, default=0)
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"), index=True)
+    responsible_leader_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    registrar_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    signed_at: Mapped[dt.datetime | None]
+    deadline_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    flag: Mapped[str | None] = mapped_column(String(10), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+    updated_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+    search_text: Mapped[str] = mapped_column(Text)
+
+
+class CaseUnit(Base):
+    """Every unit that has been involved with a case (lead or co-handling), for visibility and unit filters."""
+
+    __tablename__ = "case_unit"
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case_record.case_id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.unit_id"), primary_key=True, index=True)
+    relation: Mapped[str] = mapped_column(String(10))  # lead / co / former
+
+
+class CaseRound(Base):
+    """One handling round of a case; a reopened case gets a new round and a new workflow instance."""
+
+    __tablename__ = "case_round"
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case_record.case_id", ondelete="CASCADE"), primary_key=True
+    )
+    round_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("workflow_instance.instance_id"))
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    result: Mapped[str | None] = mapped_column(String(20))  # closed / reopened
+
+
+class CaseEvent(Base):
+    """Append-only audit trail: every transition, submission (with its data), rule decision and admin action."""
+
+    __tablename__ = "case_event"
+    event_id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.case_id", ondelete="CASCADE"))
+    round_no: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    task_name: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_case_event_case", "case_id", "event_id"),)
+
+
+class ProcessVersion(Base):
+    """A deployed BPMN diagram, keyed by process id + content hash; instances point at the version they run."""
+
+    __tablename__ = "process_version"
+    version_id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    comment: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (UniqueConstraint("process_id", "content_hash"),)
+
+
+class RuleVersion(Base):
+    """A published DMN decision table version; decisions use the newest one for a decision id."""
+
+    __tablename__ = "rule_version"
+    rule_version_id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(100))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    dmn_xml: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    comment: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (UniqueConstraint("decision_id", "content_hash"),)
+
+
+class WorkflowInstance(Base):
+    """A SpiffWorkflow instance (one handling round), serialised without its spec. lock_version guards updates."""
+
+    __tablename__ = "workflow_instance"
+    instance_id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_record.case_id", ondelete="CASCADE"), index=True
+    )
+    round_no: Mapped[int] = mapped_column(Integer, default=1)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.version_id"))
+    status: Mapped[str] = mapped_column(String(20))  # running / completed / error
+    end_event: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(Text)
+    next_timer_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    lock_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(Base):
+    """Projection of a READY human task with the case fields lists need: inboxes never deserialise workflows."""
+
+    __tablename__ = "human_task"
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("workflow_instance.instance_id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.case_id", ondelete="CASCADE"), index=True)
+    task_name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    form_key: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(30))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"), index=True)
+    created_at: Mapped[dt.datetime]
+    due_at: Mapped[dt.datetime | None]
+    flag: Mapped[str | None] = mapped_column(String(10))
+    case_no: Mapped[str] = mapped_column(String(30))
+    case_title: Mapped[str] = mapped_column(String(200))
+    enterprise_name: Mapped[str] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(10))
+    tier: Mapped[str | None] = mapped_column(String(20))
+    round_no: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_human_task_role_unit", "role", "unit_id", "created_at"),)
+
+
+class Attachment(Base):
+    """An uploaded file, stored on disk under the upload folder; linked to a case when its form is submitted."""
+
+    __tablename__ = "attachment"
+    attachment_id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_record.case_id", ondelete="CASCADE"), index=True
+    )
+    round_no: Mapped[int | None] = mapped_column(Integer)
+    task_name: Mapped[str | None] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    uploaded_at: Mapped[dt.datetime]

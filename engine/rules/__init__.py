@@ -1,0 +1,21 @@
+"""Jienan's own DMN decision-table engine: safe parsing, S-FEEL cells, typed inputs, real hit policies."""
+
+from engine.rules.model import Decision
+from engine.rules.model import DecisionResult
+from engine.rules.model import DecisionTable
+from engine.rules.model import DmnDocument
+from engine.rules.model import Input
+from engine.rules.model import Output
+from engine.rules.model import Rule
+from engine.rules.parse import parse_dmn
+
+__all__ = [
+    "Decision",
+    "DecisionResult",
+    "DecisionTable",
+    "DmnDocument",
+    "Input",
+    "Output",
+    "Rule",
+    "parse_dmn",
+]

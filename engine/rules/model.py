@@ -1,0 +1,175 @@
+"""The parsed decision-table model: documents, decisions, tables, columns, rules and results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from engine.errors import RuleError
+from engine.rules.sfeel import UnaryTests
+from engine.rules.typeref import plain
+
+HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "RULE ORDER", "OUTPUT ORDER", "COLLECT")
+SINGLE_HIT = ("UNIQUE", "FIRST", "PRIORITY", "ANY")
+AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
+
+Resolver = Callable[[str, dict], Any]
+
+
+@dataclass(slots=True)
+class Input:
+    """An input column. `expression` is the inputExpression text; `type_ref` as written in the file."""
+
+    input_id: str
+    label: str
+    expression: str
+    type_ref: str | None
+    allowed_values: list | None = None
+    kind: str | None = field(default=None, repr=False)
+    integral: bool = field(default=False, repr=False)
+    path: tuple[str, ...] | None = field(default=None, repr=False)  # for plain names / dotted paths
+    coerce: Callable[[Any], Any] | None = field(default=None, repr=False)
+    allowed_typed: tuple | None = field(default=None, repr=False)  # allowed values as cells see them
+    allowed_keys: frozenset | None = field(default=None, repr=False)  # {(type, value)} of allowed values
+
+    @property
+    def column(self) -> str:
+        """How messages name this column: the label, else the expression, else the id."""
+        return self.label or self.expression or self.input_id
+
+
+@dataclass(slots=True)
+class Output:
+    """An output column; results are keyed by `name`."""
+
+    output_id: str
+    label: str
+    name: str
+    type_ref: str | None
+    allowed_values: list | None = None
+    kind: str | None = field(default=None, repr=False)
+    integral: bool = field(default=False, repr=False)
+    priority: dict | None = field(default=None, repr=False)  # typed allowed value -> rank (0 = highest)
+
+    @property
+    def column(self) -> str:
+        return self.label or self.name or self.output_id
+
+
+@dataclass(slots=True)
+class Rule:
+    """One row. `index` is 1-based, as managers count rows; entries keep the cell text as written."""
+
+    rule_id: str
+    index: int
+    input_entries: list[str]
+    output_entries: list[str]
+    annotation: str = ""
+    conditions: list[UnaryTests] = field(default_factory=list, repr=False)
+    output_values: list = field(default_factory=list, repr=False)  # typed (Decimal, date, …)
+    outputs: dict = field(default_factory=dict, repr=False)  # JSON-safe, keyed by output name
+    matchers: tuple = field(default=(), repr=False)  # ((input position, matcher), …) without `-` cells
+    priority: tuple = field(default=(), repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"规则 {self.index}"
+
+
+@dataclass(slots=True)
+class DecisionResult:
+    """What a table decided. `outputs`: dict or None for single-hit, list for multi-hit, dict for aggregates.
+
+    `matched` lists the rules that produced the result, in result order (the winner alone for FIRST and
+    PRIORITY; every match for ANY and the multi-hit policies).
+    """
+
+    decision_id: str
+    hit_policy: str
+    matched: list[int]
+    matched_rule_ids: list[str]
+    outputs: dict | list[dict] | None
+    inputs: dict
+    aggregation: str | None = None
+
+    def to_audit(self) -> dict:
+        """A JSON-safe dict for an audit event."""
+        return {
+            "decision_id": self.decision_id,
+            "hit_policy": self.hit_policy,
+            "aggregation": self.aggregation,
+            "matched": list(self.matched),
+            "matched_rule_ids": list(self.matched_rule_ids),
+            "inputs": plain(self.inputs),
+            "outputs": plain(self.outputs),
+        }
+
+
+@dataclass(slots=True)
+class DecisionTable:
+    """A parsed, checked decision table, ready to evaluate many times."""
+
+    decision_id: str
+    name: str
+    hit_policy: str
+    aggregation: str | None
+    inputs: list[Input]
+    outputs: list[Output]
+    rules: list[Rule]
+    table_id: str = ""
+
+    def evaluate(self, context: dict, *, resolve: Resolver | None = None) -> DecisionResult:
+        """Decide for `context` (task data). Plain names and dotted paths are read from it; other input
+        expressions go to `resolve(expression_text, context)`.
+
+        :raises RuleError: an input cannot be read or coerced, UNIQUE matched several rules, ANY matched
+            rules with different outputs.
+        """
+        from engine.rules.evaluate import evaluate_table
+
+        return evaluate_table(self, context, resolve)
+
+    def check(self) -> list[dict]:
+        """Static problems: overlapping rules (UNIQUE, ANY) and uncovered inputs (single-hit policies)."""
+        from engine.rules.check import check_table
+
+        return check_table(self)
+
+
+@dataclass(slots=True)
+class Decision:
+    decision_id: str
+    name: str
+    table: DecisionTable
+
+
+@dataclass(slots=True)
+class DmnDocument:
+    """A parsed DMN file: its decisions by id."""
+
+    decisions: dict[str, Decision]
+    source: str = ""
+    namespace: str = ""
+    definitions_id: str = ""
+    name: str = ""
+
+    def decision(self, decision_id: str) -> Decision:
+        """:raises RuleError: when the file has no such decision."""
+        try:
+            return self.decisions[decision_id]
+        except KeyError:
+            known = "、".join(self.decisions) or "（无）"
+            raise RuleError(
+                f"DMN 文件{_named(self.source)}中没有决策“{decision_id}”，已有：{known}",
+                problems=[{"element_id": decision_id, "message": f"找不到决策“{decision_id}”"}],
+            ) from None
+
+    def evaluate(self, decision_id: str, context: dict, *, resolve: Resolver | None = None) -> DecisionResult:
+        """Shortcut for `decision(decision_id).table.evaluate(...)`."""
+        return self.decision(decision_id).table.evaluate(context, resolve=resolve)
+
+
+def _named(source: str) -> str:
+    return f" {source} " if source else ""

@@ -1,0 +1,65 @@
+"""Published rule tables: the newest version of each decision, parsed once, and evaluation with an audit record."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import RuleError
+from engine.models import RuleVersion
+
+
+class RuleCache:
+    """Parsed decision tables by rule version id."""
+
+    def __init__(self):
+        self._tables: dict[int, object] = {}
+        self._lock = threading.Lock()
+
+    def table(self, version: RuleVersion):
+        table = self._tables.get(version.rule_version_id)
+        if table is None:
+            from engine.rules import parse_dmn
+
+            document = parse_dmn(version.dmn_xml, source=f"{version.decision_id}#{version.rule_version_id}")
+            decision = document.decisions.get(version.decision_id)
+            if decision is None:
+                raise RuleError(f"规则表版本 {version.rule_version_id} 中没有决策 {version.decision_id}")
+            table = decision.table
+            with self._lock:
+                self._tables[version.rule_version_id] = table
+        return table
+
+
+def latest_rule_version(session: Session, decision_id: str) -> RuleVersion | None:
+    return session.scalars(
+        select(RuleVersion)
+        .where(RuleVersion.decision_id == decision_id)
+        .order_by(RuleVersion.rule_version_id.desc())
+        .limit(1)
+    ).first()
+
+
+def decide(
+    session: Session, cache: RuleCache, decision_id: str, context: dict, resolve=None
+) -> tuple[dict, dict]:
+    """Evaluate the newest published version of `decision_id` on `context`.
+
+    Returns (outputs, audit) where audit names the version, inputs, matched rules and outputs.
+    :raises RuleError: unknown decision, no rule matched, or the table's hit policy was violated.
+    """
+    version = latest_rule_version(session, decision_id)
+    if version is None:
+        raise RuleError(f"规则表 {decision_id} 尚未发布")
+    table = cache.table(version)
+    result = table.evaluate(context, resolve=resolve)
+    outputs = result.outputs
+    if outputs is None:
+        raise RuleError(f"规则表“{table.name or decision_id}”没有规则匹配这些输入，请管理员补充规则")
+    if isinstance(outputs, list):
+        raise RuleError(f"规则表“{table.name or decision_id}”返回多条结果，业务规则任务只接受单一结果")
+    audit = result.to_audit()
+    audit.update(decision_id=decision_id, rule_version_id=version.rule_version_id, table_name=table.name)
+    return dict(outputs), audit

@@ -1,0 +1,164 @@
+"""Pure functions on a live SpiffWorkflow instance, and the lean serializer that stores it without its spec."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import Callable
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from engine.clock import UTC
+from engine.errors import Conflict
+from engine.errors import NotFound
+from engine.scripts import JienanScriptEngine
+from engine.specs import ParsedProcess
+
+# Bump when the stored instance format changes, and add a migration for the older format.
+STATE_FORMAT = "jienan-1"
+
+_resolver: contextvars.ContextVar[Callable[[str], ParsedProcess]] = contextvars.ContextVar("spec_resolver")
+
+
+class LeanWorkflowConverter(BpmnWorkflowConverter):
+    """Writes the spec's version key instead of the whole spec; on restore takes the parsed spec from the cache."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["spec"] = workflow.jienan_spec_key
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):
+        spec_key = dct.pop("spec")
+        parsed = _resolver.get()(spec_key)
+        workflow = self.target_class(parsed.spec, parsed.subprocess_specs, deserializing=True)
+        workflow.jienan_spec_key = spec_key
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = LeanWorkflowConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+_SERIALIZER = _make_serializer()
+
+
+def dumps(workflow: BpmnWorkflow) -> str:
+    """Serialise an instance to JSON (without its spec)."""
+    dct = _SERIALIZER.to_dict(workflow)
+    dct["format"] = STATE_FORMAT
+    dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
+    return json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(
+    state: str, resolve: Callable[[str], ParsedProcess], script_engine: JienanScriptEngine
+) -> BpmnWorkflow:
+    """Restore an instance; `resolve(spec_key)` returns the parsed spec version it runs on."""
+    dct = json.loads(state)
+    fmt = dct.pop("format", None)
+    if fmt != STATE_FORMAT:
+        raise ValueError(f"unknown stored instance format {fmt!r}")
+    _SERIALIZER.migrate(dct)
+    token = _resolver.set(resolve)
+    try:
+        workflow = _SERIALIZER.from_dict(dct)
+    finally:
+        _resolver.reset(token)
+    workflow.script_engine = script_engine
+    return workflow
+
+
+def create(
+    parsed: ParsedProcess, spec_key: str, script_engine: JienanScriptEngine, data: dict
+) -> BpmnWorkflow:
+    """Start a new instance of `parsed` with `data` as its initial task data (nothing has run yet)."""
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine)
+    workflow.jienan_spec_key = spec_key
+    workflow.task_tree.data.update(data)
+    return workflow
+
+
+def advance(workflow: BpmnWorkflow) -> list:
+    """Run everything the engine can run now. Returns uncaught BPMN events (errors/escalations) for the caller."""
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+    return workflow.get_events()
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list:
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def find_ready_task(workflow: BpmnWorkflow, task_id: str):
+    """The READY human task with this id.
+
+    :raises NotFound: no such task in this instance. :raises Conflict: it exists but is no longer ready.
+    """
+    try:
+        task = workflow.get_task_from_id(UUID(str(task_id)))
+    except (ValueError, KeyError, Exception):  # Spiff raises TaskNotFoundException for unknown ids
+        task = None
+    if task is None:
+        raise NotFound("找不到这个任务")
+    if task.state != TaskState.READY or not task.task_spec.manual:
+        raise Conflict("这个任务已被处理或已不在当前环节，请刷新页面查看最新状态")
+    return task
+
+
+def complete_task(workflow: BpmnWorkflow, task, data: dict) -> list:
+    """Merge `data` into the task's data, complete it and run on. Returns uncaught BPMN events."""
+    task.data.update(data)
+    task.run()
+    return advance(workflow)
+
+
+def completed_end_event(workflow: BpmnWorkflow, end_events: dict[str, str]) -> str | None:
+    """Id of the end event the (completed) top-level process finished through, if any."""
+    if not workflow.is_completed():
+        return None
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        if task.task_spec.name in end_events and task.workflow is workflow:
+            return task.task_spec.name
+    return None
+
+
+def current_data(workflow: BpmnWorkflow) -> dict:
+    """The instance's latest task data: that of the first ready human task, else of the last completed task."""
+    ready = ready_human_tasks(workflow)
+    if ready:
+        return ready[0].data
+    if workflow.last_task is not None:
+        return workflow.last_task.data
+    return workflow.task_tree.data
+
+
+def next_timer(workflow: BpmnWorkflow):
+    """When the earliest waiting timer of this instance is due (UTC), or None: the worker's index column."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+    due = []
+    for event in workflow.waiting_events():
+        if "Timer" not in event.event_type or event.value is None:
+            continue
+        try:
+            moment = TimerEventDefinition.get_datetime(event.value)
+        except (TypeError, ValueError):
+            continue
+        due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return min(due) if due else None

@@ -1,0 +1,194 @@
+"""Users, passwords (argon2) and API bearer tokens (only their SHA-256 is stored)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.domain import ROLES
+from engine.errors import NotFound
+from engine.errors import ValidationFailed
+from engine.models import ApiToken
+from engine.models import Unit
+from engine.models import User
+from engine.models import UserRole
+from engine.services.common import Actor
+from engine.services.common import require_role
+
+_HASHER = PasswordHasher()
+LOGIN_TOKEN_HOURS = 12
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def _actor(session: Session, user: User) -> Actor:
+    roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.user_id)))
+    unit = session.get(Unit, user.unit_id) if user.unit_id else None
+    return Actor(
+        user_id=user.user_id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=roles,
+        unit_id=unit.unit_id if unit else None,
+        unit_code=unit.code if unit else None,
+        unit_name=unit.name if unit else None,
+    )
+
+
+def authenticate(eng, username: str, password: str) -> Actor | None:
+    """The actor for a correct username/password of an active user, else None (same answer for both mistakes)."""
+    with eng.db.read() as session:
+        user = session.scalars(select(User).where(User.username == (username or "").strip())).first()
+        if user is None or not user.is_active:
+            _HASHER.hash("timing-equaliser")
+            return None
+        try:
+            _HASHER.verify(user.password_hash, password or "")
+        except (VerificationError, InvalidHashError):
+            return None
+        return _actor(session, user)
+
+
+def load_actor(eng, user_id: int) -> Actor | None:
+    with eng.db.read() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.is_active:
+            return None
+        return _actor(session, user)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_login_token(eng, actor: Actor) -> dict:
+    """A short-lived bearer token for the user who just proved their password."""
+    return _issue(eng, actor.user_id, "login", eng.now() + dt.timedelta(hours=LOGIN_TOKEN_HOURS), None)
+
+
+def issue_service_token(eng, admin: Actor, username: str, name: str, days: int | None) -> dict:
+    """A long-lived token an admin issues for another system acting as `username`."""
+    require_role(admin, "admin")
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("请填写令牌用途（100 字以内）", {"name": "请填写令牌用途（100 字以内）"})
+    if days is not None and not (1 <= days <= 3650):
+        raise ValidationFailed("有效期应为 1–3650 天", {"days": "有效期应为 1–3650 天"})
+    with eng.db.read() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise ValidationFailed(f"用户 {username} 不存在", {"username": "用户不存在"})
+        user_id = user.user_id
+    expires = eng.now() + dt.timedelta(days=days) if days else None
+    return _issue(eng, user_id, name, expires, admin.user_id)
+
+
+def _issue(eng, user_id: int, name: str, expires_at, created_by) -> dict:
+    token = secrets.token_urlsafe(32)
+    with eng.db.transaction() as session:
+        row = ApiToken(
+            user_id=user_id,
+            token_hash=_token_hash(token),
+            name=name,
+            created_at=eng.now(),
+            expires_at=expires_at,
+            created_by=created_by,
+        )
+        session.add(row)
+        session.flush()
+        return {"token": token, "token_id": row.token_id, "expires_at": expires_at, "name": name}
+
+
+def actor_for_token(eng, token: str) -> Actor | None:
+    if not token:
+        return None
+    with eng.db.read() as session:
+        row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        if row.expires_at is not None and row.expires_at <= eng.now():
+            return None
+        user = session.get(User, row.user_id)
+        if user is None or not user.is_active:
+            return None
+        return _actor(session, user)
+
+
+def list_tokens(eng, admin: Actor) -> list[dict]:
+    require_role(admin, "admin")
+    with eng.db.read() as session:
+        rows = session.execute(
+            select(ApiToken, User.username)
+            .join(User, User.user_id == ApiToken.user_id)
+            .where(ApiToken.name != "login")
+            .order_by(ApiToken.token_id.desc())
+        ).all()
+        return [
+            {
+                "token_id": t.token_id,
+                "username": username,
+                "name": t.name,
+                "created_at": t.created_at,
+                "expires_at": t.expires_at,
+                "revoked_at": t.revoked_at,
+            }
+            for t, username in rows
+        ]
+
+
+def revoke_token(eng, admin: Actor, token_id: int) -> None:
+    require_role(admin, "admin")
+    with eng.db.transaction() as session:
+        row = session.get(ApiToken, token_id)
+        if row is None:
+            raise NotFound("令牌不存在")
+        if row.revoked_at is None:
+            row.revoked_at = eng.now()
+
+
+def create_user(session: Session, eng, *, username, display_name, password, roles, unit_id=None) -> User:
+    """Used by seeding and admin tools inside their own transaction."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValidationFailed(f"未知角色：{', '.join(sorted(unknown))}")
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        unit_id=unit_id,
+        created_at=eng.now(),
+    )
+    session.add(user)
+    session.flush()
+    for role in roles:
+        session.add(UserRole(user_id=user.user_id, role=role))
+    return user
+
+
+def list_users(eng, role: str | None = None) -> list[dict]:
+    """Active users, optionally with one role (for pickers such as the responsible leader)."""
+    with eng.db.read() as session:
+        query = select(User.user_id, User.username, User.display_name).where(User.is_active.is_(True))
+        if role:
+            query = query.join(UserRole, UserRole.user_id == User.user_id).where(UserRole.role == role)
+        return [
+            {"user_id": uid, "username": uname, "display_name": name}
+            for uid, uname, name in session.execute(query.order_by(User.username))
+        ]
+
+
+def list_units(eng) -> list[dict]:
+    with eng.db.read() as session:
+        return [
+            {"unit_id": u.unit_id, "code": u.code, "name": u.name, "kind": u.kind}
+            for u in session.scalars(select(Unit).where(Unit.is_active.is_(True)).order_by(Unit.unit_id))
+        ]

@@ -1,0 +1,143 @@
+"""Enterprises (企业) and the enterprise file (一企一档): create, search, get with all visible cases."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from stdnum.cn import uscc
+
+from engine.domain import FIELDS
+from engine.errors import NotFound
+from engine.errors import ValidationFailed
+from engine.models import Enterprise
+from engine.services.common import Actor
+from engine.services.common import paginate
+from engine.services.common import require_role
+
+_PHONE = re.compile(r"^[0-9+\-() ]{5,30}$")
+ENTERPRISE_FIELDS = ("name", "credit_code", "field", "address", "contact_name", "contact_phone")
+_LIMITS = {"name": 200, "address": 200, "contact_name": 50, "contact_phone": 30}
+
+
+def normalise_credit_code(value: str) -> str:
+    return re.sub(r"[\s-]", "", str(value or "")).upper()
+
+
+def validate_enterprise(data: dict, *, prefix: str = "") -> dict:
+    """Check an enterprise's fields; returns the cleaned values.
+
+    :raises ValidationFailed: with one message per bad field (keys prefixed with `prefix`).
+    """
+    unknown = set(data) - set(ENTERPRISE_FIELDS)
+    if unknown:
+        raise ValidationFailed("有不认识的字段", {prefix + k: f"字段 {k} 不在企业信息中" for k in unknown})
+    errors: dict[str, str] = {}
+    clean = {k: (str(data.get(k)).strip() if data.get(k) is not None else "") for k in ENTERPRISE_FIELDS}
+    if not clean["name"]:
+        errors["name"] = "请填写企业名称"
+    for key, limit in _LIMITS.items():
+        if len(clean[key]) > limit:
+            errors[key] = f"最多 {limit} 个字"
+    code = normalise_credit_code(clean["credit_code"])
+    if not code:
+        errors["credit_code"] = "请填写统一社会信用代码（18 位）"
+    elif len(code) != 18:
+        errors["credit_code"] = f"统一社会信用代码应为 18 位，现在是 {len(code)} 位"
+    elif not uscc.is_valid(code):
+        errors["credit_code"] = "统一社会信用代码校验不通过，请核对（注意不含 I、O、Z、S、V）"
+    clean["credit_code"] = code
+    if clean["field"] and clean["field"] not in FIELDS:
+        errors["field"] = f"领域应为：{'、'.join(FIELDS)}"
+    if clean["contact_phone"] and not _PHONE.match(clean["contact_phone"]):
+        errors["contact_phone"] = "电话号码格式不对"
+    if errors:
+        raise ValidationFailed("企业信息有误，请按提示修改", {prefix + k: v for k, v in errors.items()})
+    return {k: (v or None) for k, v in clean.items()}
+
+
+def add_enterprise(session: Session, eng, actor: Actor, data: dict, *, prefix: str = "") -> Enterprise:
+    """Insert a validated enterprise inside the caller's transaction (used by registration too)."""
+    clean = validate_enterprise(data, prefix=prefix)
+    existing = session.scalars(
+        select(Enterprise).where(Enterprise.credit_code == clean["credit_code"])
+    ).first()
+    if existing is not None:
+        raise ValidationFailed(
+            "该信用代码的企业已存在",
+            {prefix + "credit_code": f"已有企业“{existing.name}”使用此信用代码，请直接选择该企业"},
+            enterprise_id=existing.enterprise_id,
+        )
+    enterprise = Enterprise(**clean, created_at=eng.now(), created_by=actor.user_id)
+    session.add(enterprise)
+    session.flush()
+    return enterprise
+
+
+def create_enterprise(eng, actor: Actor, data: dict) -> dict:
+    require_role(actor, "registrar", "dispatcher", "admin")
+    with eng.db.transaction() as session:
+        return enterprise_dict(add_enterprise(session, eng, actor, data))
+
+
+def enterprise_dict(e: Enterprise) -> dict:
+    return {
+        "enterprise_id": e.enterprise_id,
+        "name": e.name,
+        "credit_code": e.credit_code,
+        "field": e.field,
+        "address": e.address,
+        "contact_name": e.contact_name,
+        "contact_phone": e.contact_phone,
+        "created_at": e.created_at,
+    }
+
+
+def search_enterprises(eng, actor: Actor, q: str = "", page=1, per_page=20) -> dict:
+    page, per_page = paginate(page, per_page)
+    with eng.db.read() as session:
+        query = select(Enterprise)
+        text = (q or "").strip()
+        if text:
+            like = f"%{text}%"
+            query = query.where(
+                or_(Enterprise.name.like(like), Enterprise.credit_code.like(normalise_credit_code(like)))
+            )
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(query.order_by(Enterprise.name).offset((page - 1) * per_page).limit(per_page))
+        return {
+            "items": [enterprise_dict(e) for e in rows],
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+            "pages": max(1, -(-total // per_page)),
+        }
+
+
+def enterprise_choices(eng, limit: int = 500) -> list[dict]:
+    """Enterprises for a picker (most recently added first)."""
+    with eng.db.read() as session:
+        rows = session.execute(
+            select(Enterprise.enterprise_id, Enterprise.name, Enterprise.credit_code)
+            .order_by(Enterprise.enterprise_id.desc())
+            .limit(limit)
+        )
+        return [{"enterprise_id": i, "name": n, "credit_code": c} for i, n, c in rows]
+
+
+def get_enterprise(eng, actor: Actor, enterprise_id: int) -> dict:
+    """The enterprise file: its details and every case the actor may see."""
+    from engine.services.cases import search_cases
+
+    with eng.db.read() as session:
+        enterprise = session.get(Enterprise, enterprise_id)
+        if enterprise is None:
+            raise NotFound("企业不存在")
+        result = enterprise_dict(enterprise)
+    cases = search_cases(eng, actor, {"enterprise_id": enterprise_id}, page=1, per_page=200)
+    result["cases"] = cases["items"]
+    result["case_total"] = cases["total"]
+    return result

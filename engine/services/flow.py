@@ -1,0 +1,367 @@
+"""Running a case's workflow: start a round, load/settle an instance, keep the case row and task projection in step.
+
+Internal to the services (no transaction of its own): every function here works inside the caller's session.
+A reopened case starts a new round as a new instance ("continue as new"), so no instance grows without bound.
+"""
+
+from __future__ import annotations
+
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import rulestore
+from engine import runtime
+from engine.calendar import add_working_days
+from engine.errors import JienanError
+from engine.errors import NotFound
+from engine.errors import SpecError
+from engine.models import Case
+from engine.models import CaseRound
+from engine.models import CaseUnit
+from engine.models import HumanTask
+from engine.models import ProcessVersion
+from engine.models import Unit
+from engine.models import User
+from engine.models import WorkflowInstance
+from engine.scripts import JienanScriptEngine
+from engine.services.common import Actor
+from engine.services.common import record_event
+from engine.specs import ParsedProcess
+
+MAIN_PROCESS = "case_handling"
+
+# Case status while a task is open, when the diagram's task carries no caseStatus property.
+DEFAULT_STATUS = {
+    "resolve_on_site": "on_site",
+    "dispatch": "dispatching",
+    "leader_coordinate": "coordinating",
+    "sign_for": "signing",
+    "handle": "handling",
+    "verify": "verifying",
+    "revisit": "revisiting",
+    "close_out": "closing",
+}
+
+# Workflow variables a new round carries over from the case.
+CARRIED_KEYS = ("tier", "time_limit_days", "lead_unit", "co_units", "responsible_leader", "returns_count")
+
+
+class WorkflowFailed(JienanError):
+    """The diagram could not run this step (a script, condition or rule failed); nothing was saved."""
+
+    http_status = 422
+
+
+def latest_version(session: Session, process_id: str = MAIN_PROCESS) -> ProcessVersion:
+    version = session.scalars(
+        select(ProcessVersion)
+        .where(ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version_id.desc())
+        .limit(1)
+    ).first()
+    if version is None:
+        raise NotFound(f"流程 {process_id} 尚未部署，请管理员先初始化系统（jienan init）")
+    return version
+
+
+def parsed_version(eng, session: Session, version_id: int) -> ParsedProcess:
+    return eng.specs.get(version_id, lambda vid: session.get(ProcessVersion, vid).bpmn_xml)
+
+
+def script_engine(eng, session: Session) -> JienanScriptEngine:
+    """A script engine whose business rule tasks decide with the newest published rule tables."""
+    engine = JienanScriptEngine()
+
+    def decide(decision_id: str, task) -> dict:
+        outputs, audit = rulestore.decide(
+            session,
+            eng.rules,
+            decision_id,
+            task.data,
+            resolve=lambda expression, context: engine.environment.evaluate(expression, context),
+        )
+        audit["task_name"] = task.task_spec.name
+        audit["task_title"] = task.task_spec.bpmn_name
+        engine.decisions.append(audit)
+        return outputs
+
+    engine.decide = decide
+    return engine
+
+
+def case_start_data(case: Case, round_no: int) -> dict:
+    return {
+        "case_id": case.case_id,
+        "case_no": case.case_no,
+        "round_no": round_no,
+        "field": case.field,
+        "category": case.category,
+        "channel": case.channel,
+        "urgency": case.urgency,
+        "library": case.library,
+        "tier": None,
+        "time_limit_days": None,
+        "lead_unit": None,
+        "co_units": [],
+        "responsible_leader": None,
+        "returns_count": case.returns_count or 0,
+        "outcome": None,
+    }
+
+
+def start_round(eng, session: Session, case: Case, actor: Actor | None, carried: dict | None = None) -> None:
+    """Start handling round `case.round_no` as a new instance of the newest process version."""
+    version = latest_version(session)
+    parsed = parsed_version(eng, session, version.version_id)
+    engine = script_engine(eng, session)
+    data = case_start_data(case, case.round_no)
+    data.update(carried or {})
+    workflow = runtime.create(parsed, str(version.version_id), engine, data)
+    now = eng.now()
+    instance = WorkflowInstance(
+        case_id=case.case_id,
+        round_no=case.round_no,
+        version_id=version.version_id,
+        status="running",
+        state="",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    session.add(
+        CaseRound(
+            case_id=case.case_id,
+            round_no=case.round_no,
+            instance_id=instance.instance_id,
+            started_at=now,
+            lead_unit_id=case.lead_unit_id,
+        )
+    )
+    bpmn_events = _run(workflow, lambda: runtime.advance(workflow))
+    settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events)
+
+
+def load(eng, session: Session, instance: WorkflowInstance):
+    """Restore an instance with a fresh script engine. Returns (workflow, parsed, script_engine)."""
+    parsed = parsed_version(eng, session, instance.version_id)
+    engine = script_engine(eng, session)
+    workflow = runtime.loads(instance.state, lambda _key: parsed, engine)
+    return workflow, parsed, engine
+
+
+def _run(workflow, step):
+    """Run an engine step, turning engine failures into one clear error (the transaction then rolls back)."""
+    try:
+        return step()
+    except JienanError:
+        raise
+    except SpiffWorkflowException as exc:
+        cause = exc.__cause__ or getattr(exc, "exception", None)
+        if isinstance(cause, JienanError):
+            raise WorkflowFailed(f"流程无法继续：{cause.message}") from None
+        where = getattr(getattr(exc, "task_spec", None), "bpmn_name", None) or ""
+        raise WorkflowFailed(f"流程在“{where}”处无法继续：{exc}") from None
+
+
+def run_engine(workflow) -> list:
+    """Refresh timers and run what can run (the worker's step for a due instance)."""
+    return _run(workflow, lambda: runtime.advance(workflow))
+
+
+def complete(eng, session, case, instance, workflow, parsed, engine, actor, task, data) -> None:
+    """Complete one human task with validated data and settle everything that follows."""
+    bpmn_events = _run(workflow, lambda: runtime.complete_task(workflow, task, data))
+    settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events)
+
+
+def settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events) -> None:
+    """Save the instance, audit rule decisions and engine events, sync the case row and rebuild the projection."""
+    now = eng.now()
+    for audit in engine.decisions:
+        record_event(
+            session,
+            eng,
+            case_id=case.case_id,
+            round_no=instance.round_no,
+            kind="rule_decision",
+            title=f"规则表“{audit.get('table_name') or audit.get('decision_id')}”决定",
+            actor=None,
+            data=audit,
+            task_name=audit.get("task_name"),
+        )
+    engine.decisions.clear()
+    for event in bpmn_events:
+        record_event(
+            session,
+            eng,
+            case_id=case.case_id,
+            round_no=instance.round_no,
+            kind="bpmn_event",
+            title=f"流程事件：{getattr(event.event_definition, 'name', '') or type(event.event_definition).__name__}",
+            actor=None,
+            data={"payload": repr(event.payload)[:500]},
+        )
+    data = runtime.current_data(workflow)
+    _sync_case(eng, session, case, data, now)
+    instance.state = runtime.dumps(workflow)
+    instance.next_timer_at = runtime.next_timer(workflow)
+    instance.updated_at = now
+    case.updated_at = now
+    end_event = runtime.completed_end_event(workflow, parsed.end_events)
+    if workflow.is_completed():
+        instance.status = "completed"
+        instance.end_event = end_event
+        _finish_round(eng, session, case, instance, parsed.end_events.get(end_event, "closed"), actor, data)
+    else:
+        _project(eng, session, case, instance, workflow, parsed)
+
+
+def _finish_round(eng, session, case, instance, result, actor, data) -> None:
+    session.execute(delete(HumanTask).where(HumanTask.instance_id == instance.instance_id))
+    round_row = session.get(CaseRound, (case.case_id, instance.round_no))
+    round_row.ended_at = eng.now()
+    round_row.result = "reopened" if result == "reopen" else "closed"
+    round_row.outcome = case.outcome
+    round_row.satisfaction = case.satisfaction
+    round_row.lead_unit_id = case.lead_unit_id
+    if result == "reopen":
+        carried = {key: data.get(key) for key in CARRIED_KEYS}
+        if carried.get("tier") in (None, "on_site"):
+            carried["tier"] = "department"
+        case.round_no += 1
+        case.signed_at = None
+        case.deadline_at = None
+        case.outcome = None
+        case.satisfaction = None
+        record_event(
+            session,
+            eng,
+            case_id=case.case_id,
+            round_no=case.round_no,
+            kind="reopened",
+            title=f"企业不满意，开启第 {case.round_no} 轮办理",
+            actor=actor,
+            data={"previous_round": instance.round_no},
+        )
+        start_round(eng, session, case, actor, carried)
+    else:
+        case.status = "closed"
+        case.current_task = None
+        case.closed_at = eng.now()
+        record_event(
+            session,
+            eng,
+            case_id=case.case_id,
+            round_no=instance.round_no,
+            kind="closed",
+            title="诉求已销号",
+            actor=actor,
+            data={"end_event": instance.end_event},
+        )
+
+
+def _sync_case(eng, session, case: Case, data: dict, now) -> None:
+    """Copy the workflow variables lists and search need onto the case row."""
+    if data.get("tier"):
+        case.tier = data["tier"]
+    if isinstance(data.get("time_limit_days"), int):
+        case.time_limit_days = data["time_limit_days"]
+    case.returns_count = int(data.get("returns_count") or 0)
+    case.outcome = data.get("outcome") or case.outcome
+    case.satisfaction = data.get("satisfaction") or case.satisfaction
+    lead_code = data.get("lead_unit")
+    co_codes = list(data.get("co_units") or [])
+    units = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_([lead_code, *co_codes])))}
+    involved = {
+        cu.unit_id: cu for cu in session.scalars(select(CaseUnit).where(CaseUnit.case_id == case.case_id))
+    }
+    lead = units.get(lead_code)
+    case.lead_unit_id = lead.unit_id if lead else None
+    for cu in involved.values():
+        cu.relation = "former"
+    for code, relation in [(c, "co") for c in co_codes] + [(lead_code, "lead")]:
+        unit = units.get(code)
+        if unit is None:
+            continue
+        if unit.unit_id in involved:
+            involved[unit.unit_id].relation = relation
+        else:
+            involved[unit.unit_id] = CaseUnit(case_id=case.case_id, unit_id=unit.unit_id, relation=relation)
+            session.add(involved[unit.unit_id])
+    leader = data.get("responsible_leader")
+    case.responsible_leader_id = (
+        session.scalar(select(User.user_id).where(User.username == leader)) if leader else None
+    )
+    decision = data.get("sign_decision")
+    if decision == "sign" and case.signed_at is None and case.time_limit_days is not None:
+        case.signed_at = now
+        case.deadline_at = add_working_days(now, case.time_limit_days)
+    elif decision == "return":
+        case.signed_at = None
+        case.deadline_at = None
+
+
+def _project(eng, session, case: Case, instance: WorkflowInstance, workflow, parsed: ParsedProcess) -> None:
+    """Rebuild this instance's rows in the human-task projection from its READY human tasks."""
+    existing = set(
+        session.scalars(select(HumanTask.task_id).where(HumanTask.instance_id == instance.instance_id))
+    )
+    session.execute(delete(HumanTask).where(HumanTask.instance_id == instance.instance_id))
+    ready = runtime.ready_human_tasks(workflow)
+    now = eng.now()
+    statuses = []
+    for task in ready:
+        spec = parsed.human_tasks.get(task.task_spec.name)
+        if spec is None:
+            raise SpecError(f"任务 {task.task_spec.name} 不是人工任务")
+        role = spec.role or "dispatcher"
+        unit_id = case.lead_unit_id if role == "handler" else None
+        assignee = {"registrar": case.registrar_id, "leader": case.responsible_leader_id}.get(role)
+        task_id = str(task.id)
+        session.add(
+            HumanTask(
+                task_id=task_id,
+                instance_id=instance.instance_id,
+                case_id=case.case_id,
+                task_name=spec.name,
+                title=spec.title,
+                form_key=spec.form_key,
+                role=role,
+                unit_id=unit_id,
+                assignee_id=assignee,
+                created_at=now,
+                due_at=case.deadline_at if role == "handler" else None,
+                flag=case.flag,
+                case_no=case.case_no,
+                case_title=case.title,
+                enterprise_name=case.enterprise_name,
+                field=case.field,
+                category=case.category,
+                channel=case.channel,
+                urgency=case.urgency,
+                tier=case.tier,
+                round_no=instance.round_no,
+            )
+        )
+        statuses.append(spec.case_status or DEFAULT_STATUS.get(spec.name, "in_progress"))
+        if task_id not in existing:
+            record_event(
+                session,
+                eng,
+                case_id=case.case_id,
+                round_no=instance.round_no,
+                kind="task_ready",
+                title=f"任务“{spec.title}”待办理",
+                actor=None,
+                task_name=spec.name,
+                data={"task_id": task_id, "role": role, "unit_id": unit_id, "assignee_id": assignee},
+            )
+    if statuses:
+        case.status = statuses[0]
+        case.current_task = "、".join(parsed.human_tasks[t.task_spec.name].title for t in ready)
+    else:
+        case.status = "in_progress"
+        case.current_task = None

@@ -1,0 +1,56 @@
+"""Checks that form values pointing at other records (units, users, enterprises, attachments) point at real ones."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import ValidationFailed
+from engine.models import Attachment
+from engine.models import Enterprise
+from engine.models import Unit
+from engine.models import User
+from engine.models import UserRole
+from engine.services.common import Actor
+
+
+def check_references(session: Session, actor: Actor, form, data: dict) -> None:
+    """Refuse unknown units, users without the required role, unknown enterprises and foreign attachments.
+
+    Driven by the form's widgets, so a form a designer adds later is checked the same way.
+    :raises ValidationFailed: one message per bad field.
+    """
+    errors: dict[str, str] = {}
+    for field in form.fields:
+        value = data.get(field.name)
+        if value in (None, "", []):
+            continue
+        if field.widget in ("unit", "units"):
+            codes = value if isinstance(value, list) else [value]
+            known = set(
+                session.scalars(select(Unit.code).where(Unit.code.in_(codes), Unit.is_active.is_(True)))
+            )
+            unknown = [c for c in codes if c not in known]
+            if unknown:
+                errors[field.name] = f"单位不存在：{'、'.join(map(str, unknown))}"
+        elif field.widget == "user":
+            query = select(User.user_id).where(User.username == value, User.is_active.is_(True))
+            if field.role:
+                query = query.join(UserRole, UserRole.user_id == User.user_id).where(
+                    UserRole.role == field.role
+                )
+            if session.scalar(query) is None:
+                errors[field.name] = f"找不到符合要求的人员：{value}"
+        elif field.widget == "enterprise":
+            if session.get(Enterprise, value) is None:
+                errors[field.name] = "企业不存在，请从列表中选择或先新建企业"
+        elif field.widget == "file":
+            for attachment_id in value:
+                row = session.get(Attachment, attachment_id)
+                if row is None or (row.case_id is None and row.uploaded_by != actor.user_id):
+                    errors[field.name] = f"附件 {attachment_id} 不存在或不属于您"
+    lead, co = data.get("lead_unit"), data.get("co_units") or []
+    if lead and lead in co:
+        errors["co_units"] = "协办单位不能包含牵头单位"
+    if errors:
+        raise ValidationFailed("表单有误，请按提示修改", errors)

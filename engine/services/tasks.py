@@ -1,0 +1,180 @@
+"""Human tasks: inboxes from the projection, one task with its form, and completing it."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import runtime
+from engine.errors import Conflict
+from engine.errors import NotFound
+from engine.errors import PermissionDenied
+from engine.forms import load_form
+from engine.models import Case
+from engine.models import CaseEvent
+from engine.models import HumanTask
+from engine.models import WorkflowInstance
+from engine.services import flow
+from engine.services.attachments import FileStager
+from engine.services.attachments import Upload
+from engine.services.attachments import link_attachments
+from engine.services.attachments import store_uploads
+from engine.services.cases import can_act
+from engine.services.cases import task_holder
+from engine.services.common import Actor
+from engine.services.common import paginate
+from engine.services.common import record_event
+from engine.services.common import unit_names
+from engine.services.common import user_names
+from engine.services.references import check_references
+
+
+def _inbox_query(actor: Actor, scope: str):
+    if scope == "unit":
+        if actor.unit_id is None:
+            return select(HumanTask).where(False)
+        return select(HumanTask).where(HumanTask.unit_id == actor.unit_id)
+    pool = and_(
+        HumanTask.assignee_id.is_(None),
+        HumanTask.role.in_(sorted(actor.roles)),
+        or_(HumanTask.unit_id.is_(None), HumanTask.unit_id == actor.unit_id),
+    )
+    return select(HumanTask).where(or_(HumanTask.assignee_id == actor.user_id, pool))
+
+
+def list_tasks(eng, actor: Actor, scope: str = "mine", page=1, per_page=20) -> dict:
+    """Tasks the actor can act on ("mine": assigned to me or my roles' pool) or all of the unit's ("unit")."""
+    page, per_page = paginate(page, per_page)
+    query = _inbox_query(actor, scope)
+    with eng.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(
+            query.order_by(HumanTask.created_at, HumanTask.task_id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).all()
+        units = unit_names(session)
+        people = user_names(session, [t.assignee_id for t in rows])
+        items = [_task_row(t, units, people, actor) for t in rows]
+        return {
+            "items": items,
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+            "pages": max(1, -(-total // per_page)),
+            "scope": scope,
+        }
+
+
+def _task_row(task: HumanTask, units, people, actor: Actor) -> dict:
+    return task_holder(task, units, people) | {
+        "case_id": task.case_id,
+        "case_no": task.case_no,
+        "case_title": task.case_title,
+        "enterprise_name": task.enterprise_name,
+        "field": task.field,
+        "category": task.category,
+        "channel": task.channel,
+        "urgency": task.urgency,
+        "tier": task.tier,
+        "round_no": task.round_no,
+        "flag": task.flag,
+        "can_act": can_act(actor, task),
+    }
+
+
+def _visible_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
+    task = session.get(HumanTask, str(task_id))
+    if task is None:
+        done = session.scalar(
+            select(CaseEvent.event_id)
+            .where(CaseEvent.kind == "task_completed", CaseEvent.data["task_id"].as_string() == str(task_id))
+            .limit(1)
+        )
+        if done is not None:
+            raise Conflict("这个任务已被处理，请刷新页面查看最新状态")
+        raise NotFound("找不到这个任务")
+    if not can_act(actor, task):
+        raise PermissionDenied("这个任务不归您办理")
+    return task
+
+
+def get_task(eng, actor: Actor, task_id: str) -> dict:
+    """A task with its form (schema) and the current values to pre-fill it."""
+    with eng.db.read() as session:
+        task = _visible_task(session, actor, task_id)
+        instance = session.get(WorkflowInstance, task.instance_id)
+        workflow, _parsed, _engine = flow.load(eng, session, instance)
+        live = runtime.find_ready_task(workflow, task.task_id)
+        form = load_form(task.form_key) if task.form_key else None
+        units = unit_names(session)
+        people = user_names(session, [task.assignee_id])
+        result = _task_row(task, units, people, actor)
+        result.update(
+            lock_version=instance.lock_version,
+            form_schema=form.schema if form else None,
+            values=form.defaults(live.data) if form else {},
+            data={k: v for k, v in live.data.items() if not k.startswith("_")},
+        )
+        return result
+
+
+def complete_task(
+    eng, actor: Actor, task_id: str, raw, uploads: list[Upload] | None = None, lock_version: int | None = None
+) -> dict:
+    """Validate the submission against the task's form, complete the task and run the diagram on.
+
+    :raises NotFound: unknown task. :raises PermissionDenied: someone else's task.
+    :raises ValidationFailed: bad form data (nothing saved). :raises Conflict: already done, or the page is stale.
+    """
+    stager = FileStager(eng.settings.upload_dir)
+    try:
+        with eng.db.transaction() as session:
+            return _complete(eng, session, stager, actor, task_id, raw, uploads or [], lock_version)
+    except BaseException:
+        stager.discard()
+        raise
+
+
+def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) -> dict:
+    task = _visible_task(session, actor, task_id)
+    instance = session.get(WorkflowInstance, task.instance_id)
+    if lock_version is not None and int(lock_version) != instance.lock_version:
+        raise Conflict("页面已过期：其他人刚刚处理了这件诉求，请刷新后再提交")
+    case = session.get(Case, task.case_id)
+    form = load_form(task.form_key) if task.form_key else None
+    files = store_uploads(eng, session, stager, actor, uploads) if uploads else {}
+    data = form.parse_submission(raw, files=files) if form else {}
+    if form:
+        check_references(session, actor, form, data)
+        for field in form.fields:
+            if field.widget == "file" and data.get(field.name):
+                link_attachments(
+                    session, actor, case, data[field.name], field.name, task.task_name, instance.round_no
+                )
+    workflow, parsed, engine = flow.load(eng, session, instance)
+    live = runtime.find_ready_task(workflow, task.task_id)
+    record_event(
+        session,
+        eng,
+        case_id=case.case_id,
+        round_no=instance.round_no,
+        kind="task_completed",
+        title=f"完成“{task.title}”",
+        actor=actor,
+        task_name=task.task_name,
+        data={"task_id": task.task_id, "form": data},
+    )
+    flow.complete(eng, session, case, instance, workflow, parsed, engine, actor, live, data)
+    session.flush()
+    next_tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.case_id)).all()
+    return {
+        "case_id": case.case_id,
+        "case_no": case.case_no,
+        "status": case.status,
+        "round_no": case.round_no,
+        "next_tasks": [{"task_id": t.task_id, "title": t.title, "role": t.role} for t in next_tasks],
+    }

@@ -1,0 +1,209 @@
+"""Process definitions: parse BPMN once per version (keyed by content hash), describe its human tasks, cache it."""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import hashlib
+import threading
+from pathlib import Path
+
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
+from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
+
+from engine.domain import LANE_TO_ROLE
+from engine.errors import SpecError
+from engine.xmlsafe import parse_xml
+
+PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
+
+
+class RuleTask(SpiffBpmnTask, BpmnSpecMixin):
+    """A business rule task whose decision is evaluated by our DMN engine (engine.rules), not SpiffWorkflow's.
+
+    The table is looked up when the task runs (the newest published version), so publishing a rule applies to
+    new decisions without redeploying the diagram. The script engine's `decide` does the lookup and audit.
+    """
+
+    def __init__(self, wf_spec, bpmn_id, decision_ref=None, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.decision_ref = decision_ref
+
+    def _run_hook(self, my_task):
+        engine = my_task.workflow.script_engine
+        if getattr(engine, "decide", None) is None:
+            raise SpecError("规则引擎未配置，无法执行业务规则任务")
+        outputs = engine.decide(self.decision_ref, my_task)
+        my_task.data.update({key: _json_safe(value) for key, value in (outputs or {}).items()})
+        return super()._run_hook(my_task)
+
+
+def _json_safe(value):
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+class RuleTaskParser(BusinessRuleTaskParser):
+    def create_task(self):
+        extensions = self.parse_extensions()
+        return RuleTask(
+            self.spec,
+            self.bpmn_id,
+            decision_ref=extensions.get("calledDecisionId"),
+            prescript=extensions.get("preScript"),
+            postscript=extensions.get("postScript"),
+            **self.bpmn_attributes,
+        )
+
+
+class JienanBpmnParser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES = dict(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)
+    OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")] = (RuleTaskParser, RuleTask)
+
+
+@dataclasses.dataclass(frozen=True)
+class HumanTaskSpec:
+    """What the engine needs to know about one user/manual task of a diagram."""
+
+    name: str  # BPMN element id
+    title: str
+    role: str | None
+    lane: str | None
+    form_key: str | None
+    case_status: str | None
+    documentation: str | None
+
+
+@dataclasses.dataclass
+class ParsedProcess:
+    """One parsed process version: the Spiff spec, its subprocess specs and a description of its human tasks."""
+
+    process_id: str
+    name: str
+    content_hash: str
+    spec: object
+    subprocess_specs: dict
+    human_tasks: dict[str, HumanTaskSpec]
+    decision_refs: dict[str, str]  # task id -> decision id
+    end_events: dict[str, str]  # end event id -> case result: "reopen" or "closed"
+
+
+def content_hash(xml: str | bytes) -> str:
+    raw = xml.encode("utf-8") if isinstance(xml, str) else xml
+    return hashlib.sha256(raw).hexdigest()
+
+
+def parse_bpmn(xml: str | bytes, *, filename: str = "diagram.bpmn", validate: bool = True) -> ParsedProcess:
+    """Parse a BPMN document holding exactly one executable process.
+
+    :raises SpecError: when the XML is unsafe or malformed, fails the BPMN schema, or is not executable.
+    """
+    root = parse_xml(xml, what="BPMN")
+    parser = JienanBpmnParser(validator=VALIDATOR if validate else None)
+    try:
+        parser.add_bpmn_xml(root, filename=filename)
+        process_ids = parser.get_process_ids()
+        if not process_ids:
+            raise SpecError('图中没有可执行的流程（process 需设置 isExecutable="true"）')
+        if len(process_ids) > 1:
+            raise SpecError(f"一个文件只能包含一个可执行流程，当前有：{', '.join(process_ids)}")
+        process_id = process_ids[0]
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except SpecError:
+        raise
+    except ValidationException as exc:
+        element = getattr(exc, "id", None) or ""
+        raise SpecError(
+            f"流程图无法解析：{exc}", problems=[{"element_id": element, "message": str(exc)}]
+        ) from None
+    except (SpiffWorkflowException, ValueError, KeyError) as exc:
+        raise SpecError(f"流程图无法解析：{exc}") from None
+    return _describe(process_id, spec, subprocess_specs, content_hash(xml), _end_results(root))
+
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def _end_results(root) -> dict[str, str]:
+    """End event id -> what it means for the case: its `caseResult` property, else "reopen" for ids starting
+    with end_reopen, else "closed"."""
+    results = {}
+    for node in root.iter(f"{{{BPMN_NS}}}endEvent"):
+        result = "reopen" if node.get("id", "").startswith("end_reopen") else "closed"
+        for prop in node.iter(f"{{{SPIFF_NS}}}property"):
+            if prop.get("name") == "caseResult" and prop.get("value") in ("reopen", "closed"):
+                result = prop.get("value")
+        results[node.get("id")] = result
+    return results
+
+
+def _describe(process_id, spec, subprocess_specs, digest, end_results) -> ParsedProcess:
+    human, decisions, ends = {}, {}, {}
+    all_specs = [spec, *subprocess_specs.values()]
+    for process_spec in all_specs:
+        for task_spec in process_spec.task_specs.values():
+            if getattr(task_spec, "manual", False):
+                properties = getattr(task_spec, "extensions", {}).get("properties", {})
+                human[task_spec.name] = HumanTaskSpec(
+                    name=task_spec.name,
+                    title=task_spec.bpmn_name or task_spec.name,
+                    role=LANE_TO_ROLE.get(task_spec.lane) if task_spec.lane else None,
+                    lane=task_spec.lane,
+                    form_key=properties.get("formKey"),
+                    case_status=properties.get("caseStatus"),
+                    documentation=task_spec.documentation,
+                )
+            elif isinstance(task_spec, RuleTask):
+                decisions[task_spec.name] = task_spec.decision_ref
+            elif task_spec.name in end_results and process_spec is spec:
+                ends[task_spec.name] = end_results[task_spec.name]
+    return ParsedProcess(
+        process_id=process_id,
+        name=spec.description or process_id,
+        content_hash=digest,
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+        human_tasks=human,
+        decision_refs=decisions,
+        end_events=ends,
+    )
+
+
+class SpecCache:
+    """Parsed process versions by version id. Parsing happens once per version per process."""
+
+    def __init__(self):
+        self._by_version: dict[int, ParsedProcess] = {}
+        self._lock = threading.Lock()
+
+    def get(self, version_id: int, load_xml) -> ParsedProcess:
+        """Return the parsed version, calling `load_xml(version_id)` and parsing only on a cache miss."""
+        parsed = self._by_version.get(version_id)
+        if parsed is None:
+            with self._lock:
+                parsed = self._by_version.get(version_id)
+                if parsed is None:
+                    parsed = parse_bpmn(load_xml(version_id), validate=False)
+                    self._by_version[version_id] = parsed
+        return parsed
+
+    def put(self, version_id: int, parsed: ParsedProcess) -> None:
+        self._by_version[version_id] = parsed
+
+
+def default_process_files() -> list[Path]:
+    """The diagrams shipped in processes/ (the source of the default deployment)."""
+    return sorted(PROCESSES_DIR.glob("*.bpmn"))
+
+
+def default_rule_files() -> list[Path]:
+    return sorted(PROCESSES_DIR.glob("*.dmn"))

@@ -1,0 +1,73 @@
+"""Flask application factory: wires the engine, auth, CSRF, i18n, blueprints and error pages together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+from engine.config import INSTANCE_DIR
+from engine.config import settings_from_env
+from engine.context import Engine
+
+
+def create_app(test_config: dict | None = None, engine: Engine | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
+    app.config.from_mapping(
+        SECRET_KEY=None,
+        MAX_CONTENT_LENGTH=60 * 1024 * 1024,
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("JIENAN")
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(app)
+    app.json = IsoJSONProvider(app)
+    app.extensions["jienan"] = engine or Engine(settings_from_env(**app.config.get("ENGINE_SETTINGS", {})))
+
+    from web import admin
+    from web import api
+    from web import auth
+    from web import cases
+    from web import enterprises
+    from web import errors
+    from web import i18n
+    from web import tasks
+
+    auth.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    for module in (auth, tasks, cases, enterprises, admin, api):
+        app.register_blueprint(module.bp)
+    return app
+
+
+class IsoJSONProvider(DefaultJSONProvider):
+    """JSON with ISO 8601 datetimes (Flask's default is RFC 822) and Chinese left readable."""
+
+    ensure_ascii = False
+
+    @staticmethod
+    def default(value):
+        if isinstance(value, dt.datetime | dt.date):
+            return value.isoformat()
+        return DefaultJSONProvider.default(value)
+
+
+def _instance_secret(app: Flask) -> str:
+    """The secret written by `jienan init` (shared by every web process), else a per-process random one."""
+    path = Path(app.instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    return os.environ.get("SECRET_KEY") or secrets.token_hex(32)

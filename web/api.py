@@ -1,0 +1,204 @@
+"""JSON API under /api/v1 with bearer tokens: the same actions as the pages, described at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint
+from flask import g
+from flask import jsonify
+from flask import request
+from flask import url_for
+
+from engine.errors import JienanError
+from engine.errors import PermissionDenied
+from engine.errors import ValidationFailed
+from engine.services import auth as auth_service
+from engine.services import cases as case_service
+from engine.services import enterprises as enterprise_service
+from engine.services import tasks as task_service
+from engine.services.attachments import Upload
+from engine.services.attachments import upload_attachment
+from web.auth import csrf
+from web.helpers import eng
+from web.openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+class Unauthorized(JienanError):
+    http_status = 401
+
+
+def token_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _sep, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized(
+                "缺少访问令牌：请在 Authorization 头中使用 Bearer 令牌（POST /api/v1/auth/token 获取）"
+            )
+        actor = auth_service.actor_for_token(eng(), token.strip())
+        if actor is None:
+            raise Unauthorized("访问令牌无效或已过期，请重新获取")
+        g.actor = actor
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed("请求体应为 JSON 对象（Content-Type: application/json）")
+    return data
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(url_for("api.openapi", _external=False).rsplit("/", 1)[0]))
+
+
+@bp.post("/auth/token")
+def token():
+    data = body()
+    actor = auth_service.authenticate(eng(), str(data.get("username", "")), str(data.get("password", "")))
+    if actor is None:
+        raise Unauthorized("用户名或密码不正确")
+    issued = auth_service.issue_login_token(eng(), actor)
+    return jsonify(
+        {
+            "token": issued["token"],
+            "token_type": "Bearer",
+            "expires_at": issued["expires_at"],
+            "user": {
+                "username": actor.username,
+                "display_name": actor.display_name,
+                "roles": sorted(actor.roles),
+                "unit": actor.unit_code,
+            },
+        }
+    )
+
+
+@bp.post("/auth/service-tokens")
+@token_required
+def service_token():
+    data = body()
+    days = data.get("days")
+    if days is not None and not isinstance(days, int):
+        raise ValidationFailed("有效期应为整数天数", {"days": "应为整数"})
+    issued = auth_service.issue_service_token(
+        eng(), g.actor, str(data.get("username", "")), str(data.get("name", "")), days
+    )
+    return jsonify(
+        {"token": issued["token"], "token_id": issued["token_id"], "expires_at": issued["expires_at"]}
+    ), 201
+
+
+@bp.get("/cases")
+@token_required
+def list_cases():
+    filters = {k: v for k, v in request.args.items() if k in case_service.FILTER_KEYS}
+    return jsonify(
+        case_service.search_cases(
+            eng(), g.actor, filters, page=request.args.get("page"), per_page=request.args.get("per_page")
+        )
+    )
+
+
+@bp.post("/cases")
+@token_required
+def create_case():
+    data = body()
+    new_enterprise = data.pop("new_enterprise", None)
+    if new_enterprise is not None and not isinstance(new_enterprise, dict):
+        raise ValidationFailed("new_enterprise 应为对象", {"new_enterprise": "应为对象"})
+    result = case_service.register_case(eng(), g.actor, data, new_enterprise=new_enterprise)
+    response = jsonify(result)
+    response.headers["Location"] = url_for("api.get_case", case_id=result["case_id"])
+    return response, 201
+
+
+@bp.get("/cases/<int:case_id>")
+@token_required
+def get_case(case_id: int):
+    return jsonify(case_service.get_case(eng(), g.actor, case_id))
+
+
+@bp.get("/tasks")
+@token_required
+def list_tasks():
+    scope = request.args.get("scope", "mine")
+    if scope not in ("mine", "unit"):
+        raise ValidationFailed("scope 应为 mine 或 unit", {"scope": "应为 mine 或 unit"})
+    return jsonify(
+        task_service.list_tasks(
+            eng(), g.actor, scope, page=request.args.get("page"), per_page=request.args.get("per_page")
+        )
+    )
+
+
+@bp.get("/tasks/<task_id>")
+@token_required
+def get_task(task_id: str):
+    return jsonify(task_service.get_task(eng(), g.actor, task_id))
+
+
+@bp.post("/tasks/<task_id>/complete")
+@token_required
+def complete_task(task_id: str):
+    data = body()
+    form_data = data.get("data", {})
+    if not isinstance(form_data, dict):
+        raise ValidationFailed("data 应为对象，键为表单字段", {"data": "应为对象"})
+    lock_version = data.get("lock_version")
+    if lock_version is not None and not isinstance(lock_version, int):
+        raise ValidationFailed("lock_version 应为整数", {"lock_version": "应为整数"})
+    return jsonify(task_service.complete_task(eng(), g.actor, task_id, form_data, lock_version=lock_version))
+
+
+@bp.post("/attachments")
+@token_required
+def create_attachment():
+    storage = request.files.get("file")
+    if storage is None or not storage.filename:
+        raise ValidationFailed("请以 multipart/form-data 上传名为 file 的文件", {"file": "缺少文件"})
+    result = upload_attachment(
+        eng(), g.actor, Upload(field="file", filename=storage.filename, content=storage.read())
+    )
+    return jsonify(result), 201
+
+
+@bp.get("/enterprises")
+@token_required
+def list_enterprises():
+    return jsonify(
+        enterprise_service.search_enterprises(
+            eng(),
+            g.actor,
+            request.args.get("q", ""),
+            page=request.args.get("page"),
+            per_page=request.args.get("per_page"),
+        )
+    )
+
+
+@bp.post("/enterprises")
+@token_required
+def create_enterprise():
+    result = enterprise_service.create_enterprise(eng(), g.actor, body())
+    return jsonify(result), 201
+
+
+@bp.get("/enterprises/<int:enterprise_id>")
+@token_required
+def get_enterprise(enterprise_id: int):
+    return jsonify(enterprise_service.get_enterprise(eng(), g.actor, enterprise_id))
+
+
+@bp.errorhandler(PermissionDenied)
+def _forbidden(exc):
+    return jsonify({"error": {"status": 403, "message": exc.message}}), 403

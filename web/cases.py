@@ -1,0 +1,150 @@
+"""Case list/search, registering a problem (with a new enterprise if needed), and the case page."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import send_file
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine.domain import CASE_STATUSES
+from engine.domain import CATEGORIES
+from engine.domain import CHANNELS
+from engine.domain import FIELDS
+from engine.domain import TIERS
+from engine.errors import ValidationFailed
+from engine.forms import load_form
+from engine.services import attachments as attachment_service
+from engine.services import auth as auth_service
+from engine.services import cases as case_service
+from engine.services.cases import FILTER_KEYS
+from engine.services.common import require_role
+from engine.services.enterprises import ENTERPRISE_FIELDS
+from web.helpers import actor
+from web.helpers import describe_data
+from web.helpers import eng
+from web.helpers import form_options
+from web.helpers import uploads_from_request
+from web.i18n import ui_lang
+
+bp = Blueprint("cases", __name__)
+
+
+def filter_choices() -> dict:
+    return {
+        "status": list(CASE_STATUSES),
+        "field": FIELDS,
+        "category": CATEGORIES,
+        "channel": CHANNELS,
+        "tier": list(TIERS),
+        "units": auth_service.list_units(eng()),
+    }
+
+
+@bp.get("/cases")
+@login_required
+def index():
+    filters = {k: request.args.get(k, "").strip() for k in FILTER_KEYS if request.args.get(k, "").strip()}
+    try:
+        result = case_service.search_cases(eng(), actor(), filters, page=request.args.get("page"))
+        errors = {}
+    except ValidationFailed as exc:
+        result, errors = {"items": [], "total": 0, "page": 1, "pages": 1}, exc.errors
+    status = 422 if errors else 200
+    return render_template(
+        "cases/index.html", result=result, filters=filters, choices=filter_choices(), errors=errors
+    ), status
+
+
+def _register_page(values: dict, errors: dict, enterprise_values: dict, mode: str, status: int = 200):
+    form = load_form(case_service.REGISTER_FORM)
+    return render_template(
+        "cases/new.html",
+        form=form,
+        values=values,
+        errors=errors,
+        options=form_options(form),
+        lang=ui_lang(),
+        enterprise_values=enterprise_values,
+        mode=mode,
+        fields=FIELDS,
+    ), status
+
+
+@bp.get("/cases/new")
+@login_required
+def new():
+    require_role(actor(), "registrar", "dispatcher")
+    values = {}
+    if request.args.get("enterprise_id"):
+        values["enterprise_id"] = request.args.get("enterprise_id")
+    return _register_page(values, {}, {}, "existing")
+
+
+@bp.post("/cases/new")
+@login_required
+def create():
+    require_role(actor(), "registrar", "dispatcher")
+    form = load_form(case_service.REGISTER_FORM)
+    mode = "new" if request.form.get("enterprise_mode") == "new" else "existing"
+    new_enterprise = None
+    raw = request.form.copy()
+    if mode == "new":
+        new_enterprise = {k: request.form.get(f"enterprise.{k}", "") for k in ENTERPRISE_FIELDS}
+        raw.setlist("enterprise_id", [])
+    for key in list(raw.keys()):
+        if key.startswith("enterprise.") or key == "enterprise_mode":
+            raw.poplist(key)
+    try:
+        result = case_service.register_case(
+            eng(), actor(), raw, uploads=uploads_from_request(form), new_enterprise=new_enterprise
+        )
+    except ValidationFailed as exc:
+        enterprise_values = {k: request.form.get(f"enterprise.{k}", "") for k in ENTERPRISE_FIELDS}
+        return _register_page(
+            form.raw_values(raw), exc.errors or {"": exc.message}, enterprise_values, mode, 422
+        )
+    flash(
+        _(
+            "诉求 %(no)s 已登记：%(tier)s，时限 %(days)s 个工作日",
+            no=result["case_no"],
+            tier=_tier(result["tier"]),
+            days=result["time_limit_days"],
+        ),
+        "success",
+    )
+    return redirect(url_for("cases.detail", case_id=result["case_id"]))
+
+
+def _tier(tier):
+    from web.i18n import label
+
+    return label("tier", tier)
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def detail(case_id: int):
+    case = case_service.get_case(eng(), actor(), case_id)
+    units = {u["code"]: u["name"] for u in auth_service.list_units(eng())}
+    return render_template(
+        "cases/detail.html",
+        case=case,
+        lang=ui_lang(),
+        describe=lambda data: describe_data(data or {}, lang=ui_lang(), units=units),
+    )
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    meta, path = attachment_service.open_attachment(eng(), actor(), attachment_id)
+    inline = meta["content_type"].startswith(("image/", "application/pdf"))
+    return send_file(
+        path, mimetype=meta["content_type"], as_attachment=not inline, download_name=meta["filename"]
+    )

@@ -1,0 +1,82 @@
+"""Small things every blueprint uses: the engine, the acting user, form options, uploads from a request."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask import request
+from flask_login import current_user
+
+from engine.context import Engine
+from engine.services import auth as auth_service
+from engine.services import enterprises as enterprise_service
+from engine.services.attachments import Upload
+from engine.services.common import Actor
+
+
+def eng() -> Engine:
+    return current_app.extensions["jienan"]
+
+
+def actor() -> Actor:
+    return current_user.actor
+
+
+def uploads_from_request(form) -> list[Upload]:
+    """Files sent for the form's file fields (other file inputs are ignored)."""
+    result = []
+    for name in form.file_fields:
+        for storage in request.files.getlist(name):
+            if storage and storage.filename:
+                result.append(Upload(field=name, filename=storage.filename, content=storage.read()))
+    return result
+
+
+def form_options(form, attachments: list[dict] | None = None) -> dict:
+    """Choices the form macro needs for pickers, loaded only for the widgets the form has."""
+    widgets = {f.widget for f in form.fields}
+    options: dict = {"accept": ",".join(eng().settings.allowed_upload_types)}
+    if widgets & {"unit", "units"}:
+        options["units"] = [u for u in auth_service.list_units(eng())]
+    if "user" in widgets:
+        roles = {f.role for f in form.fields if f.widget == "user"}
+        options["users"] = {role: auth_service.list_users(eng(), role) for role in roles}
+    if "enterprise" in widgets:
+        options["enterprises"] = enterprise_service.enterprise_choices(eng())
+    if attachments:
+        options["attachments"] = attachments
+    return options
+
+
+def describe_data(
+    data: dict, exclude=(), lang: str = "zh", units: dict | None = None
+) -> list[tuple[str, str]]:
+    """(label, shown value) for the values earlier forms put into a case, labelled as those forms label them."""
+    from engine.forms import all_forms
+
+    fields = {}
+    for form in all_forms().values():
+        for spec in form.fields:
+            fields.setdefault(spec.name, spec)
+    rows = []
+    for name, value in data.items():
+        spec = fields.get(name)
+        if (
+            spec is None
+            or name in exclude
+            or value in (None, "", [])
+            or spec.widget in ("file", "enterprise")
+        ):
+            continue
+        values = value if isinstance(value, list) else [value]
+        labels = spec.labels_en if lang == "en" else spec.labels_zh
+        shown = []
+        for item in values:
+            key = "true" if item is True else "false" if item is False else str(item)
+            if spec.widget in ("unit", "units") and units:
+                shown.append(units.get(key, key))
+            elif spec.type == "boolean":
+                shown.append(dict(spec.choices(lang)).get(key, key))
+            else:
+                shown.append(labels.get(key) or key)
+        rows.append((spec.label(lang), "、".join(shown)))
+    return rows

@@ -1,0 +1,49 @@
+"""Chinese by default, English on request: Flask-Babel plus label helpers for domain values."""
+
+from __future__ import annotations
+
+from flask import session
+from flask_babel import Babel
+from flask_babel import get_locale
+
+from engine.clock import to_local
+from engine.domain import CASE_STATUSES
+from engine.domain import ENUM_LABELS_EN
+from engine.domain import ENUM_LABELS_ZH
+from engine.domain import ROLES
+from engine.domain import TIERS
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    return session.get("lang") or "zh"
+
+
+def ui_lang() -> str:
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh"
+
+
+def label(kind: str, value) -> str:
+    """Display label of a domain value (status, tier, role, or a Chinese domain term) in the UI language."""
+    if value is None or value == "":
+        return ""
+    table = {"status": CASE_STATUSES, "tier": TIERS, "role": ROLES}.get(kind)
+    en = ui_lang() == "en"
+    if table is not None:
+        zh_en = table.get(value)
+        return (zh_en[1] if en else zh_en[0]) if zh_en else str(value)
+    labels = ENUM_LABELS_EN if en else ENUM_LABELS_ZH
+    return labels.get(kind, {}).get(value, str(value))
+
+
+def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    local = to_local(value)
+    return local.strftime(fmt) if local else ""
+
+
+def init_app(app) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(get_locale=get_locale, label=label, ui_lang=ui_lang)
+    app.jinja_env.filters["local_time"] = local_time

@@ -1,0 +1,93 @@
+"""Inbox (mine / my unit's) and the task page: the form, its submission, and the answers to stale pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine.errors import ValidationFailed
+from engine.forms import load_form
+from engine.services import auth as auth_service
+from engine.services import cases as case_service
+from engine.services import tasks as task_service
+from web.helpers import actor
+from web.helpers import describe_data
+from web.helpers import eng
+from web.helpers import form_options
+from web.helpers import uploads_from_request
+from web.i18n import ui_lang
+
+bp = Blueprint("tasks", __name__)
+
+
+@bp.get("/")
+@login_required
+def home():
+    return redirect(url_for("tasks.inbox"))
+
+
+@bp.get("/tasks")
+@login_required
+def inbox():
+    scope = request.args.get("scope", "mine")
+    if scope not in ("mine", "unit"):
+        scope = "mine"
+    result = task_service.list_tasks(eng(), actor(), scope, page=request.args.get("page"))
+    return render_template("tasks/inbox.html", result=result, scope=scope)
+
+
+def _task_page(task: dict, values: dict, errors: dict, status: int = 200):
+    form = load_form(task["form_key"]) if task.get("form_key") else None
+    case = case_service.get_case(eng(), actor(), task["case_id"])
+    options = form_options(form, case["attachments"]) if form else {}
+    units = {u["code"]: u["name"] for u in auth_service.list_units(eng())}
+    previous = describe_data(
+        task["data"], exclude=form.field_names if form else (), lang=ui_lang(), units=units
+    )
+    return render_template(
+        "tasks/task.html",
+        task=task,
+        case=case,
+        form=form,
+        values=values,
+        errors=errors,
+        options=options,
+        lang=ui_lang(),
+        previous=previous,
+    ), status
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def show(task_id: str):
+    task = task_service.get_task(eng(), actor(), task_id)
+    return _task_page(task, task["values"], {})
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+def submit(task_id: str):
+    task = task_service.get_task(eng(), actor(), task_id)
+    form = load_form(task["form_key"]) if task.get("form_key") else None
+    try:
+        result = task_service.complete_task(
+            eng(),
+            actor(),
+            task_id,
+            request.form,
+            uploads=uploads_from_request(form) if form else [],
+            lock_version=request.form.get("_lock_version") or None,
+        )
+    except ValidationFailed as exc:
+        values = form.raw_values(request.form) if form else {}
+        return _task_page(task, values, exc.errors or {"": exc.message}, 422)
+    flash(_("已提交“%(title)s”", title=task["title"]), "success")
+    if any(t for t in result["next_tasks"]):
+        return redirect(url_for("cases.detail", case_id=result["case_id"]))
+    return redirect(url_for("tasks.inbox"))
