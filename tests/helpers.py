@@ -1,0 +1,79 @@
+"""Test builders: register a case and act on its tasks through the real services."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.models import Enterprise
+from engine.services import cases
+from engine.services import tasks
+
+
+class Journey:
+    def __init__(self, eng, actors):
+        self.eng = eng
+        self.actors = actors
+
+    def enterprise_id(self, name: str = "杭叉集团") -> int:
+        with self.eng.db.read() as session:
+            return session.scalar(select(Enterprise.enterprise_id).where(Enterprise.name == name))
+
+    def register(self, user: str = "registrar", **fields) -> dict:
+        data = {
+            "enterprise_id": self.enterprise_id(),
+            "channel": "走访",
+            "field": "工业",
+            "category": "水电气",
+            "urgency": "紧急",
+            "title": "夏季用电高峰生产用电保障",
+            "description": "夏季用电高峰期生产用电保障等问题。",
+        }
+        data.update(fields)
+        return cases.register_case(self.eng, self.actors(user), data)
+
+    def task(self, user: str, case_id: int) -> dict:
+        """The user's open task on this case (fails the test if there is none)."""
+        actor = self.actors(user)
+        for scope in ("mine", "unit"):
+            for item in tasks.list_tasks(self.eng, actor, scope, per_page=200)["items"]:
+                if item["case_id"] == case_id and item["can_act"]:
+                    return item
+        raise AssertionError(f"{user} has no task on case {case_id}")
+
+    def act(self, user: str, case_id: int, data: dict) -> dict:
+        task = self.task(user, case_id)
+        return tasks.complete_task(self.eng, self.actors(user), task["task_id"], data)
+
+    def dispatch(self, case_id: int, lead: str = "power", **extra) -> dict:
+        data = {
+            "tier": "department",
+            "lead_unit": lead,
+            "co_units": [],
+            "time_limit_days": 5,
+            "dispatch_note": "请按时办理",
+        }
+        data.update(extra)
+        return self.act("dispatcher", case_id, data)
+
+    def handle_to_revisit(
+        self, case_id: int, lead: str = "power", outcome: str = "resolved", **feedback
+    ) -> None:
+        self.act(f"handler_{lead}", case_id, {"sign_decision": "sign"})
+        data = {"outcome": outcome, "handling_actions": "现场协调，已解决供电问题。"}
+        data.update(feedback)
+        self.act(f"handler_{lead}", case_id, data)
+        self.act("dispatcher", case_id, {"verdict": "accept"})
+
+    def revisit(self, case_id: int, satisfaction: str = "satisfied", **extra) -> dict:
+        data = {
+            "solved": "yes" if satisfaction != "unsatisfied" else "no",
+            "satisfaction": satisfaction,
+            "revisit_method": "phone",
+        }
+        if satisfaction == "unsatisfied":
+            data["revisit_comment"] = "问题没有真正解决。"
+        data.update(extra)
+        return self.act("registrar", case_id, data)
+
+    def case(self, case_id: int, user: str = "dispatcher") -> dict:
+        return cases.get_case(self.eng, self.actors(user), case_id)
