@@ -106,7 +106,7 @@ def database_url(db_template):
 @pytest.fixture
 def eng(database_url, tmp_path, clock):
     engine = Engine(
-        Settings(database_url=database_url, upload_dir=tmp_path / "uploads", max_upload_bytes=1024 * 1024),
+        Settings(database_url=database_url, upload_dir=tmp_path / "uploads", max_upload_bytes=256 * 1024),
         clock=clock,
     )
     yield engine

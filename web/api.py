@@ -166,8 +166,12 @@ def create_attachment():
     storage = request.files.get("file")
     if storage is None or not storage.filename:
         raise ValidationFailed("请以 multipart/form-data 上传名为 file 的文件", {"file": "缺少文件"})
+    try:
+        content = storage.read()
+    finally:
+        storage.close()
     result = upload_attachment(
-        eng(), g.actor, Upload(field="file", filename=storage.filename, content=storage.read())
+        eng(), g.actor, Upload(field="file", filename=storage.filename, content=content)
     )
     return jsonify(result), 201
 

@@ -96,7 +96,7 @@ def create():
     raw = request.form.copy()
     if mode == "new":
         new_enterprise = {k: request.form.get(f"enterprise.{k}", "") for k in ENTERPRISE_FIELDS}
-        raw.setlist("enterprise_id", [])
+        raw.poplist("enterprise_id")
     for key in list(raw.keys()):
         if key.startswith("enterprise.") or key == "enterprise_mode":
             raw.poplist(key)

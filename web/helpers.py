@@ -27,7 +27,10 @@ def uploads_from_request(form) -> list[Upload]:
     for name in form.file_fields:
         for storage in request.files.getlist(name):
             if storage and storage.filename:
-                result.append(Upload(field=name, filename=storage.filename, content=storage.read()))
+                try:
+                    result.append(Upload(field=name, filename=storage.filename, content=storage.read()))
+                finally:
+                    storage.close()
     return result
 
 
