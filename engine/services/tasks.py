@@ -141,7 +141,8 @@ def complete_task(
 
 def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) -> dict:
     task = _visible_task(session, actor, task_id)
-    instance = session.get(WorkflowInstance, task.instance_id)
+    # Row lock (PostgreSQL): a concurrent submit of the same case waits here, then finds the task gone (409).
+    instance = session.get(WorkflowInstance, task.instance_id, with_for_update=True)
     if lock_version is not None and int(lock_version) != instance.lock_version:
         raise Conflict("页面已过期：其他人刚刚处理了这件诉求，请刷新后再提交")
     case = session.get(Case, task.case_id)
