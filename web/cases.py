@@ -80,7 +80,7 @@ def _register_page(values: dict, errors: dict, enterprise_values: dict, mode: st
 @login_required
 def new():
     require_role(actor(), "registrar", "dispatcher")
-    values = {}
+    values = load_form(case_service.REGISTER_FORM).defaults({})
     if request.args.get("enterprise_id"):
         values["enterprise_id"] = request.args.get("enterprise_id")
     return _register_page(values, {}, {}, "existing")

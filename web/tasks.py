@@ -47,9 +47,10 @@ def _task_page(task: dict, values: dict, errors: dict, status: int = 200):
     case = case_service.get_case(eng(), actor(), task["case_id"])
     options = form_options(form, case["attachments"]) if form else {}
     units = {u["code"]: u["name"] for u in auth_service.list_units(eng())}
-    previous = describe_data(
-        task["data"], exclude=form.field_names if form else (), lang=ui_lang(), units=units
-    )
+    shown_elsewhere = set(load_form(case_service.REGISTER_FORM).field_names)
+    if form:
+        shown_elsewhere.update(form.field_names)
+    previous = describe_data(task["data"], exclude=shown_elsewhere, lang=ui_lang(), units=units)
     return render_template(
         "tasks/task.html",
         task=task,

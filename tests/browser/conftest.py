@@ -113,7 +113,7 @@ def shot(request, artifacts_dir):
 
     def take(page, step: str):
         path = folder / f"{test_name}-{step}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=True, animations="disabled")
         return path
 
     return take

@@ -297,6 +297,22 @@ def test_doctype_in_utf16_document_is_refused():
     assert "DOCTYPE" in refused(xml, validate=False).message
 
 
+@pytest.mark.parametrize("validate", [True, False])
+def test_utf16_external_entity_is_still_never_read(tmp_path, validate):
+    # Even where the DOCTYPE check is bypassed (see above), the parser must not load external entities.
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-9c1e", encoding="utf-8")
+    xml = bpmn(doctype=f'<!DOCTYPE d [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>\n', documentation="&xxe;")
+    xml = xml.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    try:
+        parsed = parse_bpmn(xml, validate=validate)
+    except SpecError as error:
+        assert "TOP-SECRET" not in error.message and "TOP-SECRET" not in str(error.problems)
+    else:
+        seen = [(spec.bpmn_name, spec.documentation) for spec in parsed.spec.task_specs.values()]
+        assert "TOP-SECRET" not in repr(seen)
+
+
 def test_rule_file_with_doctype_is_refused():
     dmn = (DMN_FILES[0]).read_text(encoding="utf-8")
     dmn = dmn.replace("?>", "?>\n" + BILLION_LAUGHS, 1)
