@@ -10,9 +10,11 @@ from __future__ import annotations
 import ast
 import functools
 import operator
+import re
 from collections.abc import Callable
 
-from RestrictedPython import compile_restricted
+from RestrictedPython import compile_restricted_eval
+from RestrictedPython import compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Eval import default_guarded_getiter
 from RestrictedPython.Guards import full_write_guard
@@ -62,11 +64,29 @@ def _builtins() -> dict:
 RESERVED_NAMES = frozenset(_BUILTIN_NAMES) | frozenset(_CONSTANTS)
 
 
+_FORBIDDEN_CALLS = {"print": "不允许使用 print（脚本没有输出窗口，请把结果赋给变量）"}
+_LINE = re.compile(r"^Line (\d+): (.*)$")
+
+
+def _translate(message: str) -> tuple[int | None, str]:
+    """RestrictedPython's English refusal → (line, Chinese explanation)."""
+    match = _LINE.match(message)
+    line, text = (int(match.group(1)), match.group(2)) if match else (None, message)
+    name = re.search(r'"([^"]+)"', text)
+    if "invalid attribute name" in text and name:
+        text = f"不允许访问以下划线开头的属性 {name.group(1)}"
+    elif "invalid variable name" in text and name:
+        text = f"不允许使用以下划线开头的名称 {name.group(1)}"
+    elif "not allowed" in text:
+        text = f"不允许的语句：{text}"
+    return line, text
+
+
 @functools.lru_cache(maxsize=4096)
 def compile_source(source: str, mode: str):
     """Compile `source` ('exec' for scripts, 'eval' for expressions) under RestrictedPython.
 
-    :raises ScriptError: with the restricted compiler's message when the source is refused.
+    :raises ScriptError: with a Chinese message naming the line when the source is refused.
     """
     try:
         tree = ast.parse(source, mode=mode)
@@ -75,11 +95,21 @@ def compile_source(source: str, mode: str):
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             raise ScriptError(f"脚本第 {node.lineno} 行：不允许导入模块", line=node.lineno)
-    try:
-        return compile_restricted(source, filename="<script>", mode=mode)
-    except SyntaxError as exc:
-        details = exc.msg if isinstance(exc.msg, str) else "；".join(exc.msg)
-        raise ScriptError(f"脚本不被允许：{details}", line=exc.lineno) from None
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _FORBIDDEN_CALLS
+        ):
+            raise ScriptError(f"脚本第 {node.lineno} 行：{_FORBIDDEN_CALLS[node.func.id]}", line=node.lineno)
+        if isinstance(node, ast.ClassDef):
+            raise ScriptError(f"脚本第 {node.lineno} 行：不允许定义类", line=node.lineno)
+    compiler = compile_restricted_exec if mode == "exec" else compile_restricted_eval
+    result = compiler(source, filename="<script>")
+    if result.errors:
+        line, text = _translate(result.errors[0])
+        where = f"脚本第 {line} 行" if line else "脚本"
+        raise ScriptError(f"{where}：{text}", line=line)
+    return result.code
 
 
 def check_source(source: str, mode: str = "exec") -> str | None:
@@ -123,6 +153,10 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             raise ScriptError(f"流程数据中的变量与系统函数重名，请改名：{', '.join(sorted(clashes))}")
         namespace = self._namespace(context, external_context)
         exec(compile_source(script, "exec"), namespace)
+        protected = {**self.globals, **(external_context or {})}
+        replaced = sorted(name for name, value in protected.items() if namespace.get(name) is not value)
+        if replaced:
+            raise ScriptError(f"脚本给系统函数名赋了值，请改用其他变量名：{', '.join(replaced)}")
         hidden = set(self._base) | set(self.globals) | set(external_context or {})
         for key in list(context):
             if key not in namespace:

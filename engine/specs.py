@@ -106,6 +106,13 @@ def parse_bpmn(xml: str | bytes, *, filename: str = "diagram.bpmn", validate: bo
     :raises SpecError: when the XML is unsafe or malformed, fails the BPMN schema, or is not executable.
     """
     root = parse_xml(xml, what="BPMN")
+    if validate:
+        problems = check_expressions(root)
+        if problems:
+            raise SpecError(
+                f"流程图中有 {len(problems)} 处脚本或条件不被允许，第一处：{problems[0]['message']}",
+                problems=problems,
+            )
     parser = JienanBpmnParser(validator=VALIDATOR if validate else None)
     try:
         parser.add_bpmn_xml(root, filename=filename)
@@ -131,6 +138,37 @@ def parse_bpmn(xml: str | bytes, *, filename: str = "diagram.bpmn", validate: bo
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def check_expressions(root) -> list[dict]:
+    """Every script, condition and timer expression must compile in the restricted environment."""
+    from engine.scripts import check_source
+
+    checks = []  # (element id, text, mode, what)
+    for node in root.iter(f"{{{BPMN_NS}}}scriptTask"):
+        script = node.find(f"{{{BPMN_NS}}}script")
+        if script is not None and (script.text or "").strip():
+            checks.append((node.get("id"), script.text, "exec", "脚本"))
+    for tag, what in (("preScript", "前置脚本"), ("postScript", "后置脚本")):
+        for node in root.iter(f"{{{SPIFF_NS}}}{tag}"):
+            owner = node.getparent().getparent()
+            if (node.text or "").strip():
+                checks.append((owner.get("id"), node.text, "exec", what))
+    for node in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        condition = node.find(f"{{{BPMN_NS}}}conditionExpression")
+        if condition is not None and (condition.text or "").strip():
+            checks.append((node.get("id"), condition.text.strip(), "eval", "条件"))
+    for tag in ("timeDuration", "timeDate", "timeCycle"):
+        for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            owner = node.getparent().getparent()
+            if (node.text or "").strip():
+                checks.append((owner.get("id"), node.text.strip(), "eval", "定时表达式"))
+    problems = []
+    for element_id, source, mode, what in checks:
+        message = check_source(source, mode)
+        if message:
+            problems.append({"element_id": element_id, "message": f"{what}（{element_id}）：{message}"})
+    return problems
 
 
 def _end_results(root) -> dict[str, str]:

@@ -34,4 +34,7 @@ def parse_xml(data: bytes | str, *, what: str = "XML") -> etree._Element:
         raise SpecError(f"{what} 文件格式错误（第 {exc.lineno} 行）：{exc.msg}") from None
     if root is None:
         raise SpecError(f"{what} 文件为空")
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise SpecError(f"{what} 文件含有 DOCTYPE/实体声明，出于安全原因不予接受，请删除后重新上传")
     return root

@@ -159,7 +159,7 @@ def _run(workflow, step):
     except JienanError:
         raise
     except SpiffWorkflowException as exc:
-        cause = exc.__cause__ or getattr(exc, "exception", None)
+        cause = exc.__cause__ or exc.__context__ or getattr(exc, "exception", None)
         if isinstance(cause, JienanError):
             raise WorkflowFailed(f"流程无法继续：{cause.message}") from None
         where = getattr(getattr(exc, "task_spec", None), "bpmn_name", None) or ""

@@ -10,6 +10,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 
 from engine import runtime
 from engine.errors import ScriptError
+from engine.errors import SpecError
 from engine.scripts import RESERVED_NAMES
 from engine.scripts import JienanScriptEngine
 from engine.scripts import RestrictedEnvironment
@@ -145,7 +146,7 @@ def test_imports_are_refused_with_the_line(env, script):
 def test_dunder_access_and_dynamic_code_are_refused_at_compile_time(env, script):
     with pytest.raises(ScriptError) as caught:
         env.execute(script, {"x": 1})
-    assert caught.value.message.startswith("脚本不被允许：")
+    assert caught.value.message.startswith("脚本第 ")
     assert check_source(script) == caught.value.message
 
 
@@ -212,15 +213,10 @@ def test_check_source_gives_chinese_messages_with_the_line():
 
 def test_restricted_refusal_names_the_offending_attribute():
     message = check_source("a = 1\nb = 2\nc = a.__class__")
-    assert message.startswith("脚本不被允许：")
+    assert message.startswith("脚本第 3 行：")
     assert "__class__" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/scripts.py compile_source passes RestrictedPython's English 'Line 3: ...' text through "
-    "and records line=None for restricted refusals",
-)
 def test_restricted_refusal_is_in_chinese_with_the_line():
     with pytest.raises(ScriptError) as caught:
         RestrictedEnvironment().execute("a = 1\nb = 2\nc = a.__class__", {})
@@ -229,11 +225,6 @@ def test_restricted_refusal_is_in_chinese_with_the_line():
     assert caught.value.context == {"line": 3}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="print() is not refused with a ScriptError: RestrictedPython emits a SyntaxWarning at compile time "
-    "and the script then fails with NameError '_print_'",
-)
 def test_print_is_refused_with_a_clear_message(env):
     with pytest.raises(ScriptError):
         env.execute("print(1)", {})
@@ -253,11 +244,6 @@ def test_task_data_clashing_with_external_context_is_refused(env):
         env.execute("y = 1", {"now": 1}, {"now": lambda: 0})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/scripts.py RestrictedEnvironment.execute silently drops a script variable named like a "
-    "helper (it is in `hidden`), instead of raising ScriptError",
-)
 def test_script_assigning_a_helper_name_is_refused(env):
     with pytest.raises(ScriptError):
         env.execute("double = 3", {})
@@ -288,8 +274,8 @@ ONE_SCRIPT = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def run_diagram(script: str, data: dict):
-    parsed = parse_bpmn(ONE_SCRIPT.format(script=escape(script)))
+def run_diagram(script: str, data: dict, validate: bool = True):
+    parsed = parse_bpmn(ONE_SCRIPT.format(script=escape(script)), validate=validate)
     workflow = runtime.create(parsed, "one_script@1", JienanScriptEngine({"double": double}), data)
     runtime.advance(workflow)
     return workflow
@@ -306,7 +292,18 @@ def test_script_task_runs_in_the_restricted_environment():
     [("import os", "不允许导入模块"), ("y = open('/etc/passwd')", "open"), ("y = ().__class__", "__class__")],
 )
 def test_script_task_escape_attempts_stop_the_workflow(script, detail):
+    """Even a stored diagram parsed without validation cannot escape when the script runs."""
     with pytest.raises(WorkflowTaskException) as caught:
-        run_diagram(script, {"x": 1})
+        run_diagram(script, {"x": 1}, validate=False)
     assert detail in str(caught.value)
     assert caught.value.task.task_spec.name == "calc"
+
+
+@pytest.mark.parametrize(
+    ("script", "detail"), [("import os", "不允许导入模块"), ("y = ().__class__", "__class__")]
+)
+def test_deploying_a_diagram_with_a_forbidden_script_is_refused_with_the_element(script, detail):
+    with pytest.raises(SpecError) as caught:
+        run_diagram(script, {"x": 1})
+    assert detail in caught.value.message
+    assert caught.value.problems[0]["element_id"] == "calc"
