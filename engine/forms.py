@@ -77,6 +77,7 @@ PROPERTY_HINTS = frozenset(
         "x-role",
         "x-pattern-hint",
         "x-inputmode",
+        "x-prefill",
     }
 )
 FORM_HINTS = frozenset({"x-title-en", "x-checks"})
@@ -247,7 +248,9 @@ class FormSpec:
         """
         values: dict[str, Any] = {}
         for spec in self.fields:
-            value = data.get(spec.name) if isinstance(data, Mapping) else None
+            # A decision made on an earlier pass (x-prefill: false) must be made afresh, never re-submitted.
+            prefill = self.schema["properties"][spec.name].get("x-prefill", True)
+            value = data.get(spec.name) if isinstance(data, Mapping) and prefill else None
             if value is None or (spec.enum is not None and not spec.multiple and value not in spec.enum):
                 value = spec.default
             if value is not None:

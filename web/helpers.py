@@ -51,10 +51,13 @@ def form_options(form, attachments: list[dict] | None = None) -> dict:
 
 
 def describe_data(
-    data: dict, exclude=(), lang: str = "zh", units: dict | None = None
+    data: dict, exclude=(), lang: str = "zh", units: dict | None = None, people: dict | None = None
 ) -> list[tuple[str, str]]:
     """(label, shown value) for the values earlier forms put into a case, labelled as those forms label them."""
     from engine.forms import all_forms
+
+    if people is None:
+        people = {u["username"]: u["display_name"] for u in auth_service.list_users(eng())}
 
     fields = {}
     for form in all_forms().values():
@@ -77,6 +80,8 @@ def describe_data(
             key = "true" if item is True else "false" if item is False else str(item)
             if spec.widget in ("unit", "units") and units:
                 shown.append(units.get(key, key))
+            elif spec.widget == "user" and people:
+                shown.append(people.get(key, key))
             elif spec.type == "boolean":
                 shown.append(dict(spec.choices(lang)).get(key, key))
             else:
