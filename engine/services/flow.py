@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine import rulestore
 from engine import runtime
 from engine.calendar import add_working_days
+from engine.domain import CASE_STATUSES
 from engine.errors import JienanError
 from engine.errors import NotFound
 from engine.errors import SpecError
@@ -31,18 +32,6 @@ from engine.services.common import record_event
 from engine.specs import ParsedProcess
 
 MAIN_PROCESS = "case_handling"
-
-# Case status while a task is open, when the diagram's task carries no caseStatus property.
-DEFAULT_STATUS = {
-    "resolve_on_site": "on_site",
-    "dispatch": "dispatching",
-    "leader_coordinate": "coordinating",
-    "sign_for": "signing",
-    "handle": "handling",
-    "verify": "verifying",
-    "revisit": "revisiting",
-    "close_out": "closing",
-}
 
 # Workflow variables a new round carries over from the case.
 CARRIED_KEYS = ("tier", "time_limit_days", "lead_unit", "co_units", "responsible_leader", "returns_count")
@@ -346,7 +335,7 @@ def _project(eng, session, case: Case, instance: WorkflowInstance, workflow, par
                 round_no=instance.round_no,
             )
         )
-        statuses.append(spec.case_status or DEFAULT_STATUS.get(spec.name, "in_progress"))
+        statuses.append(spec.case_status if spec.case_status in CASE_STATUSES else "in_progress")
         if task_id not in existing:
             record_event(
                 session,
