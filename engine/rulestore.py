@@ -61,6 +61,7 @@ def decide(
     if isinstance(outputs, list):
         raise RuleError(f"规则表“{table.name or decision_id}”返回多条结果，业务规则任务只接受单一结果")
     audit = result.to_audit()
+    audit["output_labels"] = {output.name: output.label or output.name for output in table.outputs}
     audit["annotations"] = [table.rules[index - 1].annotation for index in result.matched]
     audit.update(decision_id=decision_id, rule_version_id=version.rule_version_id, table_name=table.name)
     return dict(outputs), audit
