@@ -200,7 +200,11 @@ class Databases:
 
         try:
             with self.admin().connect() as conn:
-                return conn.execute(text("SHOW server_version")).scalar()
+                settings = [
+                    f"{name}={conn.execute(text(f'SHOW {name}')).scalar()}"
+                    for name in ("synchronous_commit", "shared_buffers", "max_parallel_workers_per_gather")
+                ]
+                return f"{conn.execute(text('SHOW server_version')).scalar()}; {', '.join(settings)}"
         except Exception as exc:  # noqa: BLE001 - reported in the facts
             log(f"PostgreSQL not reachable at {self.pg_url}: {exc}")
             return None
@@ -1192,13 +1196,43 @@ def bench_read(table: Table, eng, backend: str, n: int, samples: int) -> None:
 # ----------------------------------------------------------------------------------------------------------
 
 
+def code_version() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "log", "-1", "--format=%h %ad %s", "--date=format:%Y-%m-%d %H:%M"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(ROOT),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "engine",
+                "web",
+                "processes",
+                "forms",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return f"{head[:90]}{' (+ uncommitted changes in engine/web/processes/forms)' if dirty else ''}"
+
+
 def load_average() -> str:
     with contextlib.suppress(OSError):
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
     return "?"
 
 
-def machine_facts(pg_version: str | None, load_start: str) -> list[str]:
+def machine_facts(pg_version: str | None, load_start: str, code: str) -> list[str]:
     from importlib.metadata import version
 
     import gunicorn
@@ -1215,9 +1249,10 @@ def machine_facts(pg_version: str | None, load_start: str) -> list[str]:
         kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
         mem = f"{kb / 1024 / 1024:.1f} GiB"
     return [
+        f"code:      {code}",
         f"machine:   {os.cpu_count()} CPUs ({cpu}), {mem} RAM, {platform.system()} {platform.release()}",
         f"python:    {platform.python_version()} ({platform.python_implementation()})",
-        f"sqlite:    {sqlite3.sqlite_version}",
+        f"sqlite:    {sqlite3.sqlite_version} (engine.db: WAL, synchronous=NORMAL; DB file on the same disk as PostgreSQL)",
         f"postgres:  {pg_version or 'not available'}",
         f"load avg:  {load_start} at start, {load_average()} at end (1/5/15 min; other work on the machine shows here)",
         f"libraries: SpiffWorkflow {version('SpiffWorkflow')}, SQLAlchemy {sqlalchemy.__version__}, "
@@ -1272,6 +1307,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     table = Table()
     load_start = load_average()
+    code = code_version()  # at the start: other people may commit while this runs
     pg_version = None if args.no_pg else dbs.pg_version()
     backends = ["sqlite"] + (["postgresql"] if pg_version else [])
     started = perf_counter()
@@ -1332,7 +1368,7 @@ def main(argv=None) -> int:
             log(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print("\n".join(machine_facts(pg_version, load_start)))
+    print("\n".join(machine_facts(pg_version, load_start, code)))
     print(
         f"run:       {'--quick' if args.quick else 'full'}, {perf_counter() - started:.0f} s, "
         f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"

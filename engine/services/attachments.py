@@ -139,28 +139,31 @@ def upload_attachment(eng, actor: Actor, upload: Upload) -> dict:
         raise
 
 
-def link_attachments(
-    session: Session,
-    actor: Actor,
-    case: Case,
-    ids: list[int],
-    field: str,
-    task_name: str | None,
-    round_no: int,
+def link_form_attachments(
+    session: Session, actor: Actor, case: Case, form, data: dict, task_name: str | None, round_no: int
 ) -> None:
-    """Attach uploaded files to a case. Only the uploader's unlinked files or files already on this case qualify."""
-    for attachment_id in ids:
-        row = session.get(Attachment, attachment_id)
-        if (
-            row is None
-            or (row.case_id is None and row.uploaded_by != actor.user_id)
-            or (row.case_id is not None and row.case_id != case.case_id)
-        ):
-            raise ValidationFailed("附件不存在或不属于您", {field: f"附件 {attachment_id} 不存在或不可用"})
-        if row.case_id is None:
-            row.case_id = case.case_id
-            row.task_name = task_name
-            row.round_no = round_no
+    """Attach the files a submitted form references to its case.
+
+    Only the uploader's own unlinked files, or files already on this case, qualify.
+    :raises ValidationFailed: naming the field of a file that does not qualify.
+    """
+    for field in form.fields:
+        if field.widget != "file":
+            continue
+        for attachment_id in data.get(field.name) or []:
+            row = session.get(Attachment, attachment_id)
+            if (
+                row is None
+                or (row.case_id is None and row.uploaded_by != actor.user_id)
+                or (row.case_id is not None and row.case_id != case.case_id)
+            ):
+                raise ValidationFailed(
+                    "附件不存在或不属于您", {field.name: f"附件 {attachment_id} 不存在或不可用"}
+                )
+            if row.case_id is None:
+                row.case_id = case.case_id
+                row.task_name = task_name
+                row.round_no = round_no
 
 
 def attachment_dict(row: Attachment) -> dict:

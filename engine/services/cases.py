@@ -29,7 +29,7 @@ from engine.services import flow
 from engine.services.attachments import FileStager
 from engine.services.attachments import Upload
 from engine.services.attachments import attachment_dict
-from engine.services.attachments import link_attachments
+from engine.services.attachments import link_form_attachments
 from engine.services.attachments import store_uploads
 from engine.services.common import Actor
 from engine.services.common import paginate
@@ -95,9 +95,7 @@ def register_case(
             check_references(session, actor, form, data)
             enterprise = enterprise or session.get(Enterprise, data["enterprise_id"])
             case = _new_case(session, eng, actor, enterprise, data)
-            for field in form.fields:
-                if field.widget == "file" and data.get(field.name):
-                    link_attachments(session, actor, case, data[field.name], field.name, "register", 1)
+            link_form_attachments(session, actor, case, form, data, "register", 1)
             record_event(
                 session,
                 eng,

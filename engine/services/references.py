@@ -6,7 +6,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import ValidationFailed
-from engine.models import Attachment
 from engine.models import Enterprise
 from engine.models import Unit
 from engine.models import User
@@ -15,7 +14,8 @@ from engine.services.common import Actor
 
 
 def check_references(session: Session, actor: Actor, form, data: dict) -> None:
-    """Refuse unknown units, users without the required role, unknown enterprises and foreign attachments.
+    """Refuse unknown units, users without the required role and unknown enterprises (attachments are checked
+    when they are linked: engine.services.attachments.link_form_attachments).
 
     Driven by the form's widgets, so a form a designer adds later is checked the same way.
     :raises ValidationFailed: one message per bad field.
@@ -44,11 +44,6 @@ def check_references(session: Session, actor: Actor, form, data: dict) -> None:
         elif field.widget == "enterprise":
             if session.get(Enterprise, value) is None:
                 errors[field.name] = "企业不存在，请从列表中选择或先新建企业"
-        elif field.widget == "file":
-            for attachment_id in value:
-                row = session.get(Attachment, attachment_id)
-                if row is None or (row.case_id is None and row.uploaded_by != actor.user_id):
-                    errors[field.name] = f"附件 {attachment_id} 不存在或不属于您"
     lead, co = data.get("lead_unit"), data.get("co_units") or []
     if lead and lead in co:
         errors["co_units"] = "协办单位不能包含牵头单位"

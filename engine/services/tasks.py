@@ -20,7 +20,7 @@ from engine.models import WorkflowInstance
 from engine.services import flow
 from engine.services.attachments import FileStager
 from engine.services.attachments import Upload
-from engine.services.attachments import link_attachments
+from engine.services.attachments import link_form_attachments
 from engine.services.attachments import store_uploads
 from engine.services.cases import can_act
 from engine.services.cases import task_holder
@@ -151,11 +151,7 @@ def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) 
     data = form.parse_submission(raw, files=files) if form else {}
     if form:
         check_references(session, actor, form, data)
-        for field in form.fields:
-            if field.widget == "file" and data.get(field.name):
-                link_attachments(
-                    session, actor, case, data[field.name], field.name, task.task_name, instance.round_no
-                )
+        link_form_attachments(session, actor, case, form, data, task.task_name, instance.round_no)
     workflow, parsed, engine = flow.load(eng, session, instance)
     live = runtime.find_ready_task(workflow, task.task_id)
     record_event(
