@@ -124,3 +124,23 @@ def test_stale_lock_version_is_a_conflict(eng, journey, actors):
             session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.case_id == case_id))
             == 1
         )
+
+
+def test_someone_elses_upload_cannot_be_attached(eng, journey, actors):
+    from engine.services.attachments import Upload
+    from engine.services.attachments import upload_attachment
+
+    case_id = journey.register()["case_id"]
+    journey.dispatch(case_id, lead="power")
+    journey.act("handler_power", case_id, {"sign_decision": "sign"})
+    foreign = upload_attachment(
+        eng, actors("handler_market"), Upload("file", "a.png", b"\x89PNG" + b"0" * 10)
+    )
+    with pytest.raises(ValidationFailed) as info:
+        journey.act(
+            "handler_power",
+            case_id,
+            {"outcome": "resolved", "handling_actions": "已处理", "attachments": [foreign["attachment_id"]]},
+        )
+    assert "attachments" in info.value.errors
+    assert journey.case(case_id)["status"] == "handling" and journey.case(case_id)["attachments"] == []
