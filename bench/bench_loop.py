@@ -869,6 +869,7 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
     from sqlalchemy import select
     from sqlalchemy import text
 
+    from engine import search
     from engine.clock import LOCAL_TZ
     from engine.demo.seed import demo_credit_code
     from engine.models import Case
@@ -1026,6 +1027,7 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
                 ).lower(),
             }
         )
+        cases[-1]["search_grams"] = search.grams(cases[-1]["search_text"])
         if lead:
             case_units.append({"case_id": case_id, "unit_id": units[lead], "relation": "lead"})
             if rng.random() < 0.15:
@@ -1084,6 +1086,12 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
         ):
             for start in range(0, len(rows), chunk):
                 conn.execute(table.insert(), rows[start : start + chunk])
+        if conn.dialect.name == "sqlite":
+            fts = [{"i": c["case_id"], "g": c["search_grams"]} for c in cases]
+            for start in range(0, len(fts), chunk):
+                conn.execute(
+                    text("INSERT INTO case_fts(rowid, grams) VALUES (:i, :g)"), fts[start : start + chunk]
+                )
         if conn.dialect.name == "postgresql":
             for table, column in (
                 ("enterprise", "enterprise_id"),
@@ -1098,6 +1106,8 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
     if eng.db.engine.dialect.name == "postgresql":
         with eng.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))  # what autovacuum does shortly after a bulk load
+    else:
+        eng.db.optimize()  # what the worker's periodic PRAGMA optimize does on a live SQLite database
     busiest = {}
     for t in tasks:
         if t["unit_id"] is not None:

@@ -30,6 +30,7 @@ def cmd_init(args) -> int:
         secret.chmod(0o600)
     upgrade(settings.database_url)
     eng = _engine()
+    eng.db.optimize()
     result = deploy_defaults(eng)
     print(
         f"schema up to date; process versions {result['process_versions']}, rule versions {result['rule_versions']}"

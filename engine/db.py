@@ -113,5 +113,11 @@ class Database:
             session.rollback()
             session.close()
 
+    def optimize(self) -> None:
+        """Refresh planner statistics (SQLite has no autovacuum/autoanalyze; PostgreSQL does this itself)."""
+        if self.is_sqlite:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA optimize=0x10002")
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -123,6 +123,7 @@ class Case(Base):
     updated_at: Mapped[dt.datetime]
     closed_at: Mapped[dt.datetime | None]
     search_text: Mapped[str] = mapped_column(Text)
+    search_grams: Mapped[str] = mapped_column(Text, default="")  # engine.search.grams(search_text), indexed
 
 
 class CaseUnit(Base):

@@ -55,9 +55,16 @@ def run_pass(eng) -> int:
 SYSTEM = None  # timer firings are recorded without a person
 
 
+OPTIMIZE_EVERY = 3600  # seconds between planner-statistics refreshes
+
+
 def run_worker(eng, interval: float = 5.0, once: bool = False) -> int:
     log.info("worker started (interval %.1fs)", interval)
+    optimized_at = 0.0
     while True:
+        if time.monotonic() - optimized_at > OPTIMIZE_EVERY:
+            eng.db.optimize()
+            optimized_at = time.monotonic()
         try:
             fired = run_pass(eng)
             if fired:

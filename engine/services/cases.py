@@ -7,8 +7,10 @@ import datetime as dt
 from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from engine import search
 from engine.clock import LOCAL_TZ
 from engine.domain import CASE_STATUSES
 from engine.domain import TIERS
@@ -159,10 +161,36 @@ def _new_case(session: Session, eng, actor: Actor, enterprise: Enterprise, data:
     case.search_text = " ".join(
         [case.case_no, enterprise.name, enterprise.credit_code, case.title, case.description]
     ).lower()
+    case.search_grams = search.grams(case.search_text)
+    if session.bind.dialect.name == "sqlite":
+        session.execute(
+            text("INSERT INTO case_fts(rowid, grams) VALUES (:i, :g)"),
+            {"i": case.case_id, "g": case.search_grams},
+        )
     return case
 
 
-def _case_query(actor: Actor, filters: dict):
+def _text_filter(query, q: str, dialect: str):
+    """Substring match on the case text, narrowed first through the n-gram index when the query allows it."""
+    needle = search.normalise(q).strip()[:100]
+    for word in needle.split():  # every word must occur
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Case.search_text.like(f"%{escaped}%", escape="\\"))
+    phrases = search.query_phrases(needle)
+    if phrases is None:
+        return query
+    if dialect == "sqlite":
+        match = " AND ".join('"' + phrase + '"' for phrase in phrases)
+        return query.where(
+            Case.case_id.in_(text("SELECT rowid FROM case_fts WHERE case_fts MATCH :m").bindparams(m=match))
+        )
+    tsquery = func.phraseto_tsquery("simple", phrases[0])
+    for phrase in phrases[1:]:
+        tsquery = tsquery.op("&&")(func.phraseto_tsquery("simple", phrase))
+    return query.where(func.to_tsvector("simple", Case.search_grams).op("@@")(tsquery))
+
+
+def _case_query(actor: Actor, filters: dict, dialect: str = "sqlite"):
     query = select(Case)
     if not actor.sees_all_cases:
         query = query.where(
@@ -188,9 +216,7 @@ def _case_query(actor: Actor, filters: dict):
     if "date_to" in f:
         query = query.where(Case.created_at < _local_day(f["date_to"], "date_to") + dt.timedelta(days=1))
     if "q" in f:
-        text = str(f["q"]).strip().lower()[:100]
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Case.search_text.like(f"%{escaped}%", escape="\\"))
+        query = _text_filter(query, str(f["q"]), dialect)
     return query
 
 
@@ -219,7 +245,7 @@ def _local_day(value, field: str) -> dt.datetime:
 def search_cases(eng, actor: Actor, filters: dict | None = None, page=1, per_page=20) -> dict:
     """The case list: filters by status, field, category, unit, channel, tier, date range and text; paginated."""
     page, per_page = paginate(page, per_page)
-    query = _case_query(actor, filters or {})
+    query = _case_query(actor, filters or {}, eng.db.engine.dialect.name)
     with eng.db.read() as session:
         total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
         rows = session.scalars(

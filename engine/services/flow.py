@@ -100,7 +100,7 @@ def case_start_data(case: Case, round_no: int) -> dict:
     }
 
 
-def start_round(eng, session: Session, case: Case, actor: Actor | None, carried: dict | None = None) -> None:
+def start_round(eng, session: Session, case: Case, actor: Actor | None, carried: dict | None = None) -> list:
     """Start handling round `case.round_no` as a new instance of the newest process version."""
     version = latest_version(session)
     parsed = parsed_version(eng, session, version.version_id)
@@ -130,7 +130,7 @@ def start_round(eng, session: Session, case: Case, actor: Actor | None, carried:
         )
     )
     bpmn_events = _run(workflow, lambda: runtime.advance(workflow))
-    settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events)
+    return settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events)
 
 
 def load(eng, session: Session, instance: WorkflowInstance):
@@ -160,14 +160,29 @@ def run_engine(workflow) -> list:
     return _run(workflow, lambda: runtime.advance(workflow))
 
 
-def complete(eng, session, case, instance, workflow, parsed, engine, actor, task, data) -> None:
-    """Complete one human task with validated data and settle everything that follows."""
+def complete(
+    eng, session, case, instance, workflow, parsed, engine, actor, task, data, earlier_events=()
+) -> list:
+    """Complete one human task with validated data and settle everything that follows.
+
+    Returns the case's open human tasks afterwards (projection rows).
+    """
     bpmn_events = _run(workflow, lambda: runtime.complete_task(workflow, task, data))
-    settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events)
+    return settle(
+        eng, session, case, instance, workflow, parsed, engine, actor, [*earlier_events, *bpmn_events]
+    )
 
 
-def settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events) -> None:
-    """Save the instance, audit rule decisions and engine events, sync the case row and rebuild the projection."""
+def settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events) -> list:
+    """Save the instance, audit rule decisions and engine events, sync the case row and rebuild the projection.
+
+    Runs without autoflush so the case row is written once, at the end, rather than before every lookup.
+    """
+    with session.no_autoflush:
+        return _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events)
+
+
+def _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events) -> list:
     now = eng.now()
     for audit in engine.decisions:
         record_event(
@@ -203,12 +218,13 @@ def settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_e
     if workflow.is_completed():
         instance.status = "completed"
         instance.end_event = end_event
-        _finish_round(eng, session, case, instance, parsed.end_events.get(end_event, "closed"), actor, data)
-    else:
-        _project(eng, session, case, instance, workflow, parsed)
+        return _finish_round(
+            eng, session, case, instance, parsed.end_events.get(end_event, "closed"), actor, data
+        )
+    return _project(eng, session, case, instance, workflow, parsed)
 
 
-def _finish_round(eng, session, case, instance, result, actor, data) -> None:
+def _finish_round(eng, session, case, instance, result, actor, data) -> list:
     session.execute(delete(HumanTask).where(HumanTask.instance_id == instance.instance_id))
     round_row = session.get(CaseRound, (case.case_id, instance.round_no))
     round_row.ended_at = eng.now()
@@ -235,7 +251,7 @@ def _finish_round(eng, session, case, instance, result, actor, data) -> None:
             actor=actor,
             data={"previous_round": instance.round_no},
         )
-        start_round(eng, session, case, actor, carried)
+        return start_round(eng, session, case, actor, carried)
     else:
         case.status = "closed"
         case.current_task = None
@@ -250,6 +266,7 @@ def _finish_round(eng, session, case, instance, result, actor, data) -> None:
             actor=actor,
             data={"end_event": instance.end_event},
         )
+    return []
 
 
 def _sync_case(eng, session, case: Case, data: dict, now) -> None:
@@ -261,25 +278,7 @@ def _sync_case(eng, session, case: Case, data: dict, now) -> None:
     case.returns_count = int(data.get("returns_count") or 0)
     case.outcome = data.get("outcome") or case.outcome
     case.satisfaction = data.get("satisfaction") or case.satisfaction
-    lead_code = data.get("lead_unit")
-    co_codes = list(data.get("co_units") or [])
-    units = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_([lead_code, *co_codes])))}
-    involved = {
-        cu.unit_id: cu for cu in session.scalars(select(CaseUnit).where(CaseUnit.case_id == case.case_id))
-    }
-    lead = units.get(lead_code)
-    case.lead_unit_id = lead.unit_id if lead else None
-    for cu in involved.values():
-        cu.relation = "former"
-    for code, relation in [(c, "co") for c in co_codes] + [(lead_code, "lead")]:
-        unit = units.get(code)
-        if unit is None:
-            continue
-        if unit.unit_id in involved:
-            involved[unit.unit_id].relation = relation
-        else:
-            involved[unit.unit_id] = CaseUnit(case_id=case.case_id, unit_id=unit.unit_id, relation=relation)
-            session.add(involved[unit.unit_id])
+    _sync_units(session, case, data.get("lead_unit"), list(data.get("co_units") or []))
     leader = data.get("responsible_leader")
     case.responsible_leader_id = (
         session.scalar(select(User.user_id).where(User.username == leader)) if leader else None
@@ -293,15 +292,41 @@ def _sync_case(eng, session, case: Case, data: dict, now) -> None:
         case.deadline_at = None
 
 
-def _project(eng, session, case: Case, instance: WorkflowInstance, workflow, parsed: ParsedProcess) -> None:
+def _sync_units(session, case: Case, lead_code: str | None, co_codes: list[str]) -> None:
+    """Keep case_unit (lead / co / former) and the case's lead unit in step with the workflow's choice."""
+    involved = {
+        code: row
+        for row, code in session.execute(
+            select(CaseUnit, Unit.code)
+            .join(Unit, Unit.unit_id == CaseUnit.unit_id)
+            .where(CaseUnit.case_id == case.case_id)
+        )
+    }
+    wanted = {code: "co" for code in co_codes if code} | ({lead_code: "lead"} if lead_code else {})
+    missing = [code for code in wanted if code not in involved]
+    if missing:
+        for unit in session.scalars(select(Unit).where(Unit.code.in_(missing))):
+            involved[unit.code] = CaseUnit(case_id=case.case_id, unit_id=unit.unit_id, relation="former")
+            session.add(involved[unit.code])
+    for code, row in involved.items():
+        relation = wanted.get(code, "former")
+        if row.relation != relation:
+            row.relation = relation
+    lead = involved.get(lead_code) if lead_code else None
+    case.lead_unit_id = lead.unit_id if lead else None
+
+
+def _project(eng, session, case: Case, instance: WorkflowInstance, workflow, parsed: ParsedProcess) -> list:
     """Rebuild this instance's rows in the human-task projection from its READY human tasks."""
-    existing = set(
-        session.scalars(select(HumanTask.task_id).where(HumanTask.instance_id == instance.instance_id))
+    removed = (
+        delete(HumanTask)
+        .where(HumanTask.instance_id == instance.instance_id)
+        .returning(HumanTask.task_id, HumanTask.created_at)
     )
-    session.execute(delete(HumanTask).where(HumanTask.instance_id == instance.instance_id))
+    existing = dict(session.execute(removed).all())  # task id -> when it became ready (kept across rebuilds)
     ready = runtime.ready_human_tasks(workflow)
     now = eng.now()
-    statuses = []
+    statuses, rows = [], []
     for task in ready:
         spec = parsed.human_tasks.get(task.task_spec.name)
         if spec is None:
@@ -310,31 +335,31 @@ def _project(eng, session, case: Case, instance: WorkflowInstance, workflow, par
         unit_id = case.lead_unit_id if role == "handler" else None
         assignee = {"registrar": case.registrar_id, "leader": case.responsible_leader_id}.get(role)
         task_id = str(task.id)
-        session.add(
-            HumanTask(
-                task_id=task_id,
-                instance_id=instance.instance_id,
-                case_id=case.case_id,
-                task_name=spec.name,
-                title=spec.title,
-                form_key=spec.form_key,
-                role=role,
-                unit_id=unit_id,
-                assignee_id=assignee,
-                created_at=now,
-                due_at=case.deadline_at if role == "handler" else None,
-                flag=case.flag,
-                case_no=case.case_no,
-                case_title=case.title,
-                enterprise_name=case.enterprise_name,
-                field=case.field,
-                category=case.category,
-                channel=case.channel,
-                urgency=case.urgency,
-                tier=case.tier,
-                round_no=instance.round_no,
-            )
+        row = HumanTask(
+            task_id=task_id,
+            instance_id=instance.instance_id,
+            case_id=case.case_id,
+            task_name=spec.name,
+            title=spec.title,
+            form_key=spec.form_key,
+            role=role,
+            unit_id=unit_id,
+            assignee_id=assignee,
+            created_at=existing.get(task_id, now),
+            due_at=case.deadline_at if role == "handler" else None,
+            flag=case.flag,
+            case_no=case.case_no,
+            case_title=case.title,
+            enterprise_name=case.enterprise_name,
+            field=case.field,
+            category=case.category,
+            channel=case.channel,
+            urgency=case.urgency,
+            tier=case.tier,
+            round_no=instance.round_no,
         )
+        session.add(row)
+        rows.append(row)
         statuses.append(spec.case_status if spec.case_status in CASE_STATUSES else "in_progress")
         if task_id not in existing:
             record_event(
@@ -354,3 +379,4 @@ def _project(eng, session, case: Case, instance: WorkflowInstance, workflow, par
     else:
         case.status = "in_progress"
         case.current_task = None
+    return rows

@@ -153,6 +153,7 @@ def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) 
         check_references(session, actor, form, data)
         link_form_attachments(session, actor, case, form, data, task.task_name, instance.round_no)
     workflow, parsed, engine = flow.load(eng, session, instance)
+    earlier_events = flow.run_engine(workflow)  # timers due since the last save fire before the user acts
     live = runtime.find_ready_task(workflow, task.task_id)
     record_event(
         session,
@@ -165,9 +166,9 @@ def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) 
         task_name=task.task_name,
         data={"task_id": task.task_id, "form": data},
     )
-    flow.complete(eng, session, case, instance, workflow, parsed, engine, actor, live, data)
-    session.flush()
-    next_tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.case_id)).all()
+    next_tasks = flow.complete(
+        eng, session, case, instance, workflow, parsed, engine, actor, live, data, earlier_events
+    )
     return {
         "case_id": case.case_id,
         "case_no": case.case_no,

@@ -144,3 +144,22 @@ def test_someone_elses_upload_cannot_be_attached(eng, journey, actors):
         )
     assert "attachments" in info.value.errors
     assert journey.case(case_id)["status"] == "handling" and journey.case(case_id)["attachments"] == []
+
+
+def test_text_search_finds_substrings_of_any_length(eng, journey, actors):
+    from engine.services.cases import search_cases
+
+    first = journey.register(title="急需仓储用房", description="急需1000平方米仓储用房。", category="用地")
+    journey.register(title="融资难", description="担心银行压贷。", category="融资")
+    dispatcher = actors("dispatcher")
+
+    def found(q):
+        return [c["case_no"] for c in search_cases(eng, dispatcher, {"q": q})["items"]]
+
+    assert found("仓储") == [first["case_no"]]  # two characters: through the n-gram index
+    assert found("平方米仓储用房") == [first["case_no"]]
+    assert found("仓") == [first["case_no"]]  # one character: plain substring scan
+    assert found(first["case_no"][-6:]) == [first["case_no"]]  # part of the case number
+    assert found("JN") and len(found("jn")) == 2  # case-insensitive
+    assert found("仓储 用房") == [first["case_no"]]  # several words: all must occur
+    assert found("储仓") == [] and found("100%") == [] and found("_") == []
