@@ -184,9 +184,9 @@ def _text_filter(query, q: str, dialect: str):
         return query.where(
             Case.case_id.in_(text("SELECT rowid FROM case_fts WHERE case_fts MATCH :m").bindparams(m=match))
         )
-    tsquery = func.phraseto_tsquery("simple", phrases[0])
-    for phrase in phrases[1:]:
-        tsquery = tsquery.op("&&")(func.phraseto_tsquery("simple", phrase))
+    # All bigrams present (not a phrase query: GIN answers that without re-reading every candidate's
+    # tsvector); the LIKE above keeps only the rows that contain the words themselves.
+    tsquery = func.plainto_tsquery("simple", " ".join(phrases))
     return query.where(func.to_tsvector("simple", Case.search_grams).op("@@")(tsquery))
 
 
