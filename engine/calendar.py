@@ -36,3 +36,23 @@ def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
         if is_working_day(day):
             remaining -= 1
     return dt.datetime.combine(day, END_OF_DAY, tzinfo=LOCAL_TZ).astimezone(dt.UTC)
+
+
+START_OF_DAY = dt.time(9, 0)
+
+
+def subtract_working_days(end: dt.datetime, days: int) -> dt.datetime:
+    """Start (09:00 Asia/Shanghai) of the working day `days` working days before `end`'s day.
+
+    Used for warnings: "2 working days before the deadline" of a deadline on Thursday is Tuesday 09:00.
+    With 0 it is the start of `end`'s own day (or the last working day before it).
+    """
+    day = end.astimezone(LOCAL_TZ).date()
+    remaining = days
+    while not is_working_day(day):
+        day -= dt.timedelta(days=1)
+    while remaining > 0:
+        day -= dt.timedelta(days=1)
+        if is_working_day(day):
+            remaining -= 1
+    return dt.datetime.combine(day, START_OF_DAY, tzinfo=LOCAL_TZ).astimezone(dt.UTC)

@@ -47,9 +47,10 @@ def cmd_seed(args) -> int:
 
 
 def cmd_worker(args) -> int:
+    from engine.mail import sender_from_env
     from engine.worker import run_worker
 
-    return run_worker(_engine(), interval=args.interval, once=args.once)
+    return run_worker(_engine(), interval=args.interval, once=args.once, sender=sender_from_env())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,8 +32,11 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 # Names a form field may never take: they become task-data variables, and SpiffWorkflow raises (or a script
 # silently reads the wrong thing) when task data shadows a script global or a Python builtin.
+from engine.script_api import SCRIPT_FUNCTIONS  # noqa: E402
+
 RESERVED_NAMES: frozenset[str] = frozenset(
     {"now", "date", "datetime", "time", "print", "len"}
+    | set(SCRIPT_FUNCTIONS)
     | set(keyword.kwlist)
     | set(keyword.softkwlist)
     | {name for name in dir(builtins) if not name.startswith("_")}

@@ -42,6 +42,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(50), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(200))  # for e-mailed notifications (optional)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime]
@@ -271,3 +272,25 @@ class Attachment(Base):
     storage_key: Mapped[str] = mapped_column(String(255))
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
     uploaded_at: Mapped[dt.datetime]
+
+
+class Notification(Base):
+    """An in-app notification for one user (the bell); e-mailed too when a sender is configured."""
+
+    __tablename__ = "notification"
+    notification_id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.user_id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.case_id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(
+        String(20)
+    )  # task / reminder / flag / escalation / reassignment / notice
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    read_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]  # e-mailed (only when a sender is configured)
+
+    __table_args__ = (
+        Index("ix_notification_user", "user_id", "read_at", "notification_id"),
+        Index("ix_notification_unsent", "sent_at", "notification_id"),
+    )

@@ -150,14 +150,21 @@ def current_data(workflow: BpmnWorkflow) -> dict:
 
 def next_timer(workflow: BpmnWorkflow):
     """When the earliest waiting timer of this instance is due (UTC), or None: the worker's index column."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
     from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
     due = []
-    for event in workflow.waiting_events():
-        if "Timer" not in event.event_type or event.value is None:
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
+            value = value.get("next") if value.get("cycles") != 0 else None
+        if value is None:
             continue
         try:
-            moment = TimerEventDefinition.get_datetime(event.value)
+            moment = TimerEventDefinition.get_datetime(value)
         except (TypeError, ValueError):
             continue
         due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))

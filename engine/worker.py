@@ -1,12 +1,14 @@
 """The timer worker: wakes exactly the instances whose next timer is due and runs them on.
 
 Finding due work reads the indexed `workflow_instance.next_timer_at`; on PostgreSQL rows are claimed with
-`FOR UPDATE SKIP LOCKED`, so several workers never fire one timer twice. A worker that dies mid-batch loses
-nothing: its transaction rolls back and the instance is still due on the next pass.
+`FOR UPDATE SKIP LOCKED`, so several workers never fire one timer twice (on SQLite writers are serialised by
+BEGIN IMMEDIATE, with the same effect). Each instance is its own transaction: a worker that dies mid-batch loses
+nothing — the instance it was running rolls back and is still due on the next pass.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 
@@ -15,19 +17,17 @@ from sqlalchemy import select
 from engine.models import Case
 from engine.models import WorkflowInstance
 from engine.services import flow
+from engine.services import notifications
 
 log = logging.getLogger(__name__)
-BATCH = 50
+RETRY_AFTER = dt.timedelta(minutes=5)  # a failing instance is retried later instead of blocking the queue
+OPTIMIZE_EVERY = 3600  # seconds between planner-statistics refreshes
 
 
-def due_instances(session, now, limit: int = BATCH):
+def due_instances(session, now, limit: int = 1):
     query = (
         select(WorkflowInstance)
-        .where(
-            WorkflowInstance.next_timer_at.is_not(None),
-            WorkflowInstance.next_timer_at <= now,
-            WorkflowInstance.status == "running",
-        )
+        .where(WorkflowInstance.next_timer_at <= now, WorkflowInstance.status == "running")
         .order_by(WorkflowInstance.next_timer_at)
         .limit(limit)
     )
@@ -36,30 +36,44 @@ def due_instances(session, now, limit: int = BATCH):
     return session.scalars(query).all()
 
 
-def run_pass(eng) -> int:
-    """Fire every due timer once; returns how many instances were run. Each instance is its own transaction."""
-    fired = 0
-    while True:
+def fire_next(eng) -> bool:
+    """Run the earliest due instance (one transaction). Returns False when nothing is due."""
+    failed = None
+    try:
         with eng.db.transaction() as session:
-            batch = due_instances(session, eng.now(), limit=1)
+            batch = due_instances(session, eng.now())
             if not batch:
-                return fired
+                return False
             instance = batch[0]
+            failed = instance.instance_id
             case = session.get(Case, instance.case_id)
-            workflow, parsed, engine = flow.load(eng, session, instance)
-            bpmn_events = flow.run_engine(workflow)
-            flow.settle(eng, session, case, instance, workflow, parsed, engine, SYSTEM, bpmn_events)
-            fired += 1
+            workflow, parsed, engine = flow.load(eng, session, instance, case)
+            bpmn_events = flow.run_engine(eng, workflow)
+            flow.settle(eng, session, case, instance, workflow, parsed, engine, None, bpmn_events)
+            if instance.next_timer_at is not None and instance.next_timer_at <= eng.now():
+                # Nothing fired although due (e.g. a timer the engine cannot parse): look again later.
+                instance.next_timer_at = eng.now() + RETRY_AFTER
+        return True
+    except Exception:
+        if failed is None:
+            raise
+        log.exception("instance %s failed on its timer; retrying in %s", failed, RETRY_AFTER)
+        with eng.db.transaction() as session:
+            instance = session.get(WorkflowInstance, failed)
+            instance.next_timer_at = eng.now() + RETRY_AFTER
+        return True
 
 
-SYSTEM = None  # timer firings are recorded without a person
+def run_pass(eng, limit: int | None = None) -> int:
+    """Fire due timers until none is due (or `limit` instances ran). Returns how many instances ran."""
+    fired = 0
+    while (limit is None or fired < limit) and fire_next(eng):
+        fired += 1
+    return fired
 
 
-OPTIMIZE_EVERY = 3600  # seconds between planner-statistics refreshes
-
-
-def run_worker(eng, interval: float = 5.0, once: bool = False) -> int:
-    log.info("worker started (interval %.1fs)", interval)
+def run_worker(eng, interval: float = 5.0, once: bool = False, sender=None) -> int:
+    log.info("worker started (interval %.1fs, e-mail %s)", interval, "on" if sender else "off")
     optimized_at = 0.0
     while True:
         if time.monotonic() - optimized_at > OPTIMIZE_EVERY:
@@ -69,6 +83,7 @@ def run_worker(eng, interval: float = 5.0, once: bool = False) -> int:
             fired = run_pass(eng)
             if fired:
                 log.info("fired %d timer(s)", fired)
+            notifications.send_pending(eng, sender)
         except Exception:
             log.exception("worker pass failed; retrying next pass")
         if once:

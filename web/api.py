@@ -16,6 +16,7 @@ from engine.errors import ValidationFailed
 from engine.services import auth as auth_service
 from engine.services import cases as case_service
 from engine.services import enterprises as enterprise_service
+from engine.services import notifications as notification_service
 from engine.services import tasks as task_service
 from engine.services.attachments import Upload
 from engine.services.attachments import upload_attachment
@@ -201,6 +202,31 @@ def create_enterprise():
 @token_required
 def get_enterprise(enterprise_id: int):
     return jsonify(enterprise_service.get_enterprise(eng(), g.actor, enterprise_id))
+
+
+@bp.get("/notifications")
+@token_required
+def list_notifications():
+    return jsonify(
+        notification_service.list_notifications(
+            eng(),
+            g.actor,
+            page=request.args.get("page"),
+            per_page=request.args.get("per_page"),
+            unread_only=request.args.get("unread") in ("1", "true"),
+        )
+    )
+
+
+@bp.post("/notifications/read")
+@token_required
+def read_notifications():
+    ids = body().get("notification_ids")
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+        raise ValidationFailed(
+            "notification_ids 应为整数列表（省略则全部标为已读）", {"notification_ids": "应为整数列表"}
+        )
+    return jsonify({"marked": notification_service.mark_read(eng(), g.actor, ids)})
 
 
 @bp.errorhandler(PermissionDenied)

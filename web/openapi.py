@@ -348,6 +348,34 @@ def openapi_document(base_path: str) -> dict:
                     "responses": {"201": _json(_ref("Enterprise")), **ERRORS},
                 },
             },
+            "/notifications": {
+                "get": {
+                    "summary": "我的消息通知（新任务、催办、亮旗、升级等）",
+                    "security": secured,
+                    "parameters": _query("unread", "page", "per_page"),
+                    "responses": {"200": _json({"type": "object"}), **ERRORS},
+                }
+            },
+            "/notifications/read": {
+                "post": {
+                    "summary": "标为已读（省略 notification_ids 则全部）",
+                    "security": secured,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "notification_ids": {"type": "array", "items": {"type": "integer"}}
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {"200": _json({"type": "object"}), **ERRORS},
+                }
+            },
             "/enterprises/{enterprise_id}": {
                 "get": {
                     "summary": "一企一档：企业及其全部诉求",

@@ -26,10 +26,13 @@ from engine.models import ProcessVersion
 from engine.models import Unit
 from engine.models import User
 from engine.models import WorkflowInstance
+from engine.script_api import ScriptApi
 from engine.scripts import JienanScriptEngine
+from engine.services import notifications
 from engine.services.common import Actor
 from engine.services.common import record_event
 from engine.specs import ParsedProcess
+from engine.timers import using_clock
 
 MAIN_PROCESS = "case_handling"
 
@@ -59,9 +62,12 @@ def parsed_version(eng, session: Session, version_id: int) -> ParsedProcess:
     return eng.specs.get(version_id, lambda vid: session.get(ProcessVersion, vid).bpmn_xml)
 
 
-def script_engine(eng, session: Session) -> JienanScriptEngine:
-    """A script engine whose business rule tasks decide with the newest published rule tables."""
-    engine = JienanScriptEngine()
+def script_engine(eng, session: Session, case: Case) -> JienanScriptEngine:
+    """A script engine for one unit of work on `case`: business rule tasks decide with the newest published
+    rule tables; scripts get the helpers of engine.script_api (their effects are applied by `settle`)."""
+    api = ScriptApi(eng.clock, {"flag": case.flag, "tier": case.tier})
+    engine = JienanScriptEngine(helpers=api.functions())
+    engine.api = api
 
     def decide(decision_id: str, task) -> dict:
         outputs, audit = rulestore.decide(
@@ -104,7 +110,7 @@ def start_round(eng, session: Session, case: Case, actor: Actor | None, carried:
     """Start handling round `case.round_no` as a new instance of the newest process version."""
     version = latest_version(session)
     parsed = parsed_version(eng, session, version.version_id)
-    engine = script_engine(eng, session)
+    engine = script_engine(eng, session, case)
     data = case_start_data(case, case.round_no)
     data.update(carried or {})
     workflow = runtime.create(parsed, str(version.version_id), engine, data)
@@ -129,22 +135,24 @@ def start_round(eng, session: Session, case: Case, actor: Actor | None, carried:
             lead_unit_id=case.lead_unit_id,
         )
     )
-    bpmn_events = _run(workflow, lambda: runtime.advance(workflow))
+    bpmn_events = _run(eng, lambda: runtime.advance(workflow))
     return settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events)
 
 
-def load(eng, session: Session, instance: WorkflowInstance):
+def load(eng, session: Session, instance: WorkflowInstance, case: Case):
     """Restore an instance with a fresh script engine. Returns (workflow, parsed, script_engine)."""
     parsed = parsed_version(eng, session, instance.version_id)
-    engine = script_engine(eng, session)
+    engine = script_engine(eng, session, case)
     workflow = runtime.loads(instance.state, lambda _key: parsed, engine)
     return workflow, parsed, engine
 
 
-def _run(workflow, step):
-    """Run an engine step, turning engine failures into one clear error (the transaction then rolls back)."""
+def _run(eng, step):
+    """Run an engine step on the engine's clock, turning engine failures into one clear error (the transaction
+    then rolls back)."""
     try:
-        return step()
+        with using_clock(eng.clock):
+            return step()
     except JienanError:
         raise
     except SpiffWorkflowException as exc:
@@ -155,9 +163,9 @@ def _run(workflow, step):
         raise WorkflowFailed(f"流程在“{where}”处无法继续：{exc}") from None
 
 
-def run_engine(workflow) -> list:
+def run_engine(eng, workflow) -> list:
     """Refresh timers and run what can run (the worker's step for a due instance)."""
-    return _run(workflow, lambda: runtime.advance(workflow))
+    return _run(eng, lambda: runtime.advance(workflow))
 
 
 def complete(
@@ -167,7 +175,7 @@ def complete(
 
     Returns the case's open human tasks afterwards (projection rows).
     """
-    bpmn_events = _run(workflow, lambda: runtime.complete_task(workflow, task, data))
+    bpmn_events = _run(eng, lambda: runtime.complete_task(workflow, task, data))
     return settle(
         eng, session, case, instance, workflow, parsed, engine, actor, [*earlier_events, *bpmn_events]
     )
@@ -210,6 +218,8 @@ def _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_
         )
     data = runtime.current_data(workflow)
     _sync_case(eng, session, case, data, now)
+    _apply_effects(eng, session, case, instance, engine.api.effects, actor)
+    engine.api.effects.clear()
     instance.state = runtime.dumps(workflow)
     instance.next_timer_at = runtime.next_timer(workflow)
     instance.updated_at = now
@@ -222,6 +232,73 @@ def _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_
             eng, session, case, instance, parsed.end_events.get(end_event, "closed"), actor, data
         )
     return _project(eng, session, case, instance, workflow, parsed)
+
+
+FLAG_TITLES = {"green": "恢复绿旗", "yellow": "亮黄旗：临近办理期限", "red": "亮红旗：已超过办理期限"}
+
+
+def _apply_effects(eng, session, case: Case, instance: WorkflowInstance, effects, actor) -> None:
+    """Carry out what the diagram's scripts asked for: flags, notifications, notes on the record."""
+    for effect in effects:
+        if effect.kind == "flag":
+            flag = effect.args["flag"]
+            if case.flag == flag:
+                continue
+            previous, case.flag = case.flag, flag
+            title = FLAG_TITLES[flag]
+            record_event(
+                session,
+                eng,
+                case_id=case.case_id,
+                round_no=instance.round_no,
+                kind="flag_changed",
+                title=title,
+                actor=None,
+                data={"from": previous, "to": flag},
+            )
+            users = notifications.audience_users(session, case, "unit") + notifications.audience_users(
+                session, case, "dispatcher"
+            )
+            notifications.notify(
+                session,
+                eng,
+                users,
+                case_id=case.case_id,
+                kind="flag",
+                title=f"{case.case_no} {title}",
+                body=case.title,
+            )
+        elif effect.kind == "notify":
+            users = notifications.audience_users(session, case, effect.args["audience"])
+            notifications.notify(
+                session,
+                eng,
+                users,
+                case_id=case.case_id,
+                kind=effect.args["kind"],
+                title=f"{case.case_no} {effect.args['message']}"[:200],
+                body=case.title,
+            )
+            record_event(
+                session,
+                eng,
+                case_id=case.case_id,
+                round_no=instance.round_no,
+                kind="notified",
+                title=effect.args["message"][:200],
+                actor=None,
+                data=effect.args,
+            )
+        elif effect.kind == "record":
+            record_event(
+                session,
+                eng,
+                case_id=case.case_id,
+                round_no=instance.round_no,
+                kind=effect.args["kind"][:30],
+                title=effect.args["title"],
+                actor=None,
+            )
 
 
 def _finish_round(eng, session, case, instance, result, actor, data) -> list:
@@ -362,6 +439,16 @@ def _project(eng, session, case: Case, instance: WorkflowInstance, workflow, par
         rows.append(row)
         statuses.append(spec.case_status if spec.case_status in CASE_STATUSES else "in_progress")
         if task_id not in existing:
+            recipients = [assignee] if assignee else notifications.users_with_role(session, role, unit_id)
+            notifications.notify(
+                session,
+                eng,
+                recipients,
+                case_id=case.case_id,
+                kind="task",
+                title=f"新任务：{spec.title}（{case.case_no}）",
+                body=case.title,
+            )
             record_event(
                 session,
                 eng,

@@ -107,7 +107,7 @@ def get_task(eng, actor: Actor, task_id: str) -> dict:
     with eng.db.read() as session:
         task = _visible_task(session, actor, task_id)
         instance = session.get(WorkflowInstance, task.instance_id)
-        workflow, _parsed, _engine = flow.load(eng, session, instance)
+        workflow, _parsed, _engine = flow.load(eng, session, instance, session.get(Case, task.case_id))
         live = runtime.find_ready_task(workflow, task.task_id)
         form = load_form(task.form_key) if task.form_key else None
         units = unit_names(session)
@@ -152,8 +152,10 @@ def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) 
     if form:
         check_references(session, actor, form, data)
         link_form_attachments(session, actor, case, form, data, task.task_name, instance.round_no)
-    workflow, parsed, engine = flow.load(eng, session, instance)
-    earlier_events = flow.run_engine(workflow)  # timers due since the last save fire before the user acts
+    workflow, parsed, engine = flow.load(eng, session, instance, case)
+    earlier_events = flow.run_engine(
+        eng, workflow
+    )  # timers due since the last save fire before the user acts
     live = runtime.find_ready_task(workflow, task.task_id)
     record_event(
         session,

@@ -1,0 +1,130 @@
+"""In-app notifications (the bell): who gets one, listing and reading them, and e-mailing pending ones."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from engine.models import Case
+from engine.models import Notification
+from engine.models import User
+from engine.models import UserRole
+from engine.services.common import Actor
+from engine.services.common import paginate
+
+log = logging.getLogger(__name__)
+
+
+def users_with_role(session: Session, role: str, unit_id: int | None = None) -> list[int]:
+    query = (
+        select(User.user_id)
+        .join(UserRole, UserRole.user_id == User.user_id)
+        .where(UserRole.role == role, User.is_active.is_(True))
+    )
+    if unit_id is not None:
+        query = query.where(User.unit_id == unit_id)
+    return list(session.scalars(query))
+
+
+def audience_users(session: Session, case: Case, audience: str) -> list[int]:
+    """User ids behind an audience word of the script API, for this case."""
+    if audience in ("handler", "unit"):
+        return users_with_role(session, "handler", case.lead_unit_id) if case.lead_unit_id else []
+    if audience == "registrar":
+        return [case.registrar_id] if case.registrar_id else []
+    if audience == "leader":
+        return (
+            [case.responsible_leader_id] if case.responsible_leader_id else users_with_role(session, "leader")
+        )
+    return users_with_role(session, audience)
+
+
+def notify(
+    session: Session, eng, user_ids, *, case_id: int | None, kind: str, title: str, body: str | None = None
+):
+    """Queue one notification per user (inside the caller's transaction)."""
+    now = eng.now()
+    for user_id in dict.fromkeys(u for u in user_ids if u):
+        session.add(
+            Notification(
+                user_id=user_id, case_id=case_id, kind=kind, title=title[:200], body=body, created_at=now
+            )
+        )
+
+
+def unread_count(eng, actor: Actor) -> int:
+    with eng.db.read() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+        )
+
+
+def list_notifications(eng, actor: Actor, page=1, per_page=20, unread_only: bool = False) -> dict:
+    page, per_page = paginate(page, per_page)
+    query = select(Notification).where(Notification.user_id == actor.user_id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    with eng.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(
+            query.order_by(Notification.notification_id.desc()).offset((page - 1) * per_page).limit(per_page)
+        ).all()
+        return {
+            "items": [
+                {
+                    "notification_id": n.notification_id,
+                    "case_id": n.case_id,
+                    "kind": n.kind,
+                    "title": n.title,
+                    "body": n.body,
+                    "created_at": n.created_at,
+                    "read_at": n.read_at,
+                }
+                for n in rows
+            ],
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+            "pages": max(1, -(-total // per_page)),
+        }
+
+
+def mark_read(eng, actor: Actor, notification_ids: list[int] | None = None) -> int:
+    """Mark the actor's notifications read (all of them when no ids are given). Returns how many changed."""
+    with eng.db.transaction() as session:
+        statement = update(Notification).where(
+            Notification.user_id == actor.user_id, Notification.read_at.is_(None)
+        )
+        if notification_ids is not None:
+            statement = statement.where(Notification.notification_id.in_(notification_ids))
+        return session.execute(statement.values(read_at=eng.now())).rowcount
+
+
+def send_pending(eng, sender, limit: int = 100) -> int:
+    """E-mail notifications not yet sent to users who have an address; marks them sent. Returns how many."""
+    if sender is None:
+        return 0
+    sent = 0
+    with eng.db.transaction() as session:
+        rows = session.execute(
+            select(Notification, User.email, User.display_name)
+            .join(User, User.user_id == Notification.user_id)
+            .where(Notification.sent_at.is_(None), User.email.is_not(None))
+            .order_by(Notification.notification_id)
+            .limit(limit)
+        ).all()
+        for notification, email, name in rows:
+            try:
+                sender.send(email, name, notification.title, notification.body or notification.title)
+            except Exception:  # a mail server problem must not stop the worker; retried next pass
+                log.exception("sending notification %s failed", notification.notification_id)
+                break
+            notification.sent_at = eng.now()
+            sent += 1
+    return sent
