@@ -120,6 +120,7 @@ class Case(Base):
     signed_at: Mapped[dt.datetime | None]
     deadline_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     flag: Mapped[str | None] = mapped_column(String(10), index=True)
+    notice_count: Mapped[int] = mapped_column(Integer, default=0)  # public notices (通报) for lateness
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     updated_at: Mapped[dt.datetime]
     closed_at: Mapped[dt.datetime | None]

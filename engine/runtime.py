@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
@@ -98,7 +99,8 @@ def advance(workflow: BpmnWorkflow) -> list:
     """Run everything the engine can run now. Returns uncaught BPMN events (errors/escalations) for the caller."""
     workflow.refresh_timers()
     workflow.do_engine_steps()
-    return workflow.get_events()
+    # A terminate end event announces itself as an uncaught event; it is the normal end of a round, not news.
+    return [e for e in workflow.get_events() if not isinstance(e.event_definition, TerminateEventDefinition)]
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> list:

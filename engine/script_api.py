@@ -26,6 +26,7 @@ SCRIPT_FUNCTIONS = (
     "working_days_before",
     "is_past",
     "case_flag",
+    "case_notices",
     "set_flag",
     "notify",
     "record",
@@ -98,6 +99,11 @@ class ScriptApi:
             if effect.kind == "flag":
                 return effect.args["flag"]
         return self.case_state.get("flag")
+
+    def case_notices(self) -> int:
+        """How many public notices (通报) the case has had (a just-requested one counts)."""
+        requested = sum(1 for e in self.effects if e.kind == "record" and e.args["kind"] == "public_notice")
+        return int(self.case_state.get("notices") or 0) + requested
 
     def set_flag(self, flag: str) -> None:
         if flag not in FLAGS:

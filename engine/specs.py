@@ -172,15 +172,26 @@ def check_expressions(root) -> list[dict]:
 
 
 def _end_results(root) -> dict[str, str]:
-    """End event id -> what it means for the case: its `caseResult` property, else "reopen" for ids starting
-    with end_reopen, else "closed"."""
+    """End events that decide the case's round: id -> "reopen" or "closed".
+
+    Taken from an end event's `caseResult` property, else from its id (end_reopen…, end_closed…). Other end
+    events (the ends of reminder or supervision branches) say nothing about the case and are left out.
+    """
     results = {}
     for node in root.iter(f"{{{BPMN_NS}}}endEvent"):
-        result = "reopen" if node.get("id", "").startswith("end_reopen") else "closed"
+        element_id = node.get("id", "")
+        result = (
+            "reopen"
+            if element_id.startswith("end_reopen")
+            else "closed"
+            if element_id.startswith("end_closed")
+            else None
+        )
         for prop in node.iter(f"{{{SPIFF_NS}}}property"):
             if prop.get("name") == "caseResult" and prop.get("value") in ("reopen", "closed"):
                 result = prop.get("value")
-        results[node.get("id")] = result
+        if result:
+            results[element_id] = result
     return results
 
 

@@ -42,6 +42,7 @@ def filter_choices() -> dict:
         "category": CATEGORIES,
         "channel": CHANNELS,
         "tier": list(TIERS),
+        "flag": ["yellow", "red"],
         "units": auth_service.list_units(eng()),
     }
 

@@ -287,6 +287,7 @@ def case_summary(case: Case, units: dict[int, str]) -> dict:
         "time_limit_days": case.time_limit_days,
         "deadline_at": case.deadline_at,
         "flag": case.flag,
+        "notice_count": case.notice_count,
         "outcome": case.outcome,
         "satisfaction": case.satisfaction,
         "created_at": case.created_at,

@@ -6,6 +6,8 @@ A reopened case starts a new round as a new instance ("continue as new"), so no 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import delete
 from sqlalchemy import select
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine import rulestore
 from engine import runtime
-from engine.calendar import add_working_days
+from engine.clock import LOCAL_TZ
 from engine.domain import CASE_STATUSES
 from engine.errors import JienanError
 from engine.errors import NotFound
@@ -65,7 +67,7 @@ def parsed_version(eng, session: Session, version_id: int) -> ParsedProcess:
 def script_engine(eng, session: Session, case: Case) -> JienanScriptEngine:
     """A script engine for one unit of work on `case`: business rule tasks decide with the newest published
     rule tables; scripts get the helpers of engine.script_api (their effects are applied by `settle`)."""
-    api = ScriptApi(eng.clock, {"flag": case.flag, "tier": case.tier})
+    api = ScriptApi(eng.clock, {"flag": case.flag, "tier": case.tier, "notices": case.notice_count})
     engine = JienanScriptEngine(helpers=api.functions())
     engine.api = api
 
@@ -290,6 +292,8 @@ def _apply_effects(eng, session, case: Case, instance: WorkflowInstance, effects
                 data=effect.args,
             )
         elif effect.kind == "record":
+            if effect.args["kind"] == "public_notice":
+                case.notice_count = (case.notice_count or 0) + 1
             record_event(
                 session,
                 eng,
@@ -316,6 +320,7 @@ def _finish_round(eng, session, case, instance, result, actor, data) -> list:
         case.round_no += 1
         case.signed_at = None
         case.deadline_at = None
+        case.flag = None
         case.outcome = None
         case.satisfaction = None
         record_event(
@@ -360,13 +365,23 @@ def _sync_case(eng, session, case: Case, data: dict, now) -> None:
     case.responsible_leader_id = (
         session.scalar(select(User.user_id).where(User.username == leader)) if leader else None
     )
-    decision = data.get("sign_decision")
-    if decision == "sign" and case.signed_at is None and case.time_limit_days is not None:
-        case.signed_at = now
-        case.deadline_at = add_working_days(now, case.time_limit_days)
-    elif decision == "return":
-        case.signed_at = None
-        case.deadline_at = None
+    if data.get("sign_decision") == "return":
+        case.signed_at = case.deadline_at = None
+        case.flag = None
+    else:
+        case.signed_at = _moment(data.get("signed_at")) or case.signed_at
+        case.deadline_at = _moment(data.get("deadline")) or case.deadline_at
+
+
+def _moment(value):
+    """A timestamp the diagram computed (ISO text), as aware UTC."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(dt.UTC)
 
 
 def _sync_units(session, case: Case, lead_code: str | None, co_codes: list[str]) -> None:
@@ -391,6 +406,13 @@ def _sync_units(session, case: Case, lead_code: str | None, co_codes: list[str])
             row.relation = relation
     lead = involved.get(lead_code) if lead_code else None
     case.lead_unit_id = lead.unit_id if lead else None
+
+
+def _due(case: Case, role: str, data: dict):
+    """When a handler's task is due: the handling deadline once signed for, else the sign-for limit."""
+    if role != "handler":
+        return None
+    return case.deadline_at if case.signed_at else _moment(data.get("sign_by"))
 
 
 def _project(eng, session, case: Case, instance: WorkflowInstance, workflow, parsed: ParsedProcess) -> list:
@@ -423,7 +445,7 @@ def _project(eng, session, case: Case, instance: WorkflowInstance, workflow, par
             unit_id=unit_id,
             assignee_id=assignee,
             created_at=existing.get(task_id, now),
-            due_at=case.deadline_at if role == "handler" else None,
+            due_at=_due(case, role, task.data),
             flag=case.flag,
             case_no=case.case_no,
             case_title=case.title,
@@ -437,7 +459,8 @@ def _project(eng, session, case: Case, instance: WorkflowInstance, workflow, par
         )
         session.add(row)
         rows.append(row)
-        statuses.append(spec.case_status if spec.case_status in CASE_STATUSES else "in_progress")
+        if spec.case_status in CASE_STATUSES:
+            statuses.append(spec.case_status)
         if task_id not in existing:
             recipients = [assignee] if assignee else notifications.users_with_role(session, role, unit_id)
             notifications.notify(

@@ -35,10 +35,12 @@ FORM_KEYS = [
     "verify",
     "revisit",
     "close_out",
+    "supervise",
 ]
 
 # One valid API submission per form; the expected result adds every other declared field as None / [].
 VALID = {
+    "supervise": {"supervision_step": "order", "supervision_order": "请三日内反馈办理进展。"},
     "register_problem": {
         "enterprise_id": 7,
         "channel": "走访",

@@ -6,6 +6,7 @@ would merge it, so these tests also prove that the diagram and the forms agree o
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,14 +17,18 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import SpiffBpmnTaskConverter
 
 from engine import runtime
+from engine.clock import LOCAL_TZ
+from engine.clock import FixedClock
 from engine.forms import load_form
 from engine.rules import parse_dmn
+from engine.script_api import ScriptApi
 from engine.scripts import JienanScriptEngine
 from engine.services.flow import CARRIED_KEYS
 from engine.services.flow import case_start_data
 from engine.specs import PROCESSES_DIR
 from engine.specs import RuleTask
 from engine.specs import parse_bpmn
+from engine.timers import using_clock
 
 SPEC_KEY = "case_handling@unit-test"
 
@@ -41,9 +46,21 @@ def parsed():
     return parse_bpmn(path.read_bytes(), filename=path.name)
 
 
+CLOCK = FixedClock(dt.datetime(2026, 3, 10, 9, 0, tzinfo=LOCAL_TZ))
+
+
+@pytest.fixture(autouse=True)
+def _engine_clock():
+    """The diagram's timers and its scripts read the same fixed clock (nothing becomes overdue mid-test)."""
+    with using_clock(CLOCK):
+        yield
+
+
 def script_engine() -> JienanScriptEngine:
     """Like engine.services.flow.script_engine, but deciding with the DMN files instead of the rule store."""
-    engine = JienanScriptEngine()
+    api = ScriptApi(CLOCK)
+    engine = JienanScriptEngine(helpers=api.functions())
+    engine.api = api
 
     def decide(decision_id: str, task) -> dict:
         result = DECISIONS[decision_id].evaluate(
@@ -156,7 +173,7 @@ def finish_department_round(run: CaseRun) -> None:
 
 def test_end_events_map_to_case_results(parsed):
     assert parsed.end_events == {"end_closed": "closed", "end_reopen": "reopen"}
-    assert parsed.decision_refs == {"triage": "triage"}
+    assert parsed.decision_refs == {"triage": "triage", "supervision_rules": "supervision"}
 
 
 # --- triage --------------------------------------------------------------------------------------------------
