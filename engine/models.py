@@ -121,6 +121,8 @@ class Case(Base):
     deadline_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     flag: Mapped[str | None] = mapped_column(String(10), index=True)
     notice_count: Mapped[int] = mapped_column(Integer, default=0)  # public notices (通报) for lateness
+    original_deadline_at: Mapped[dt.datetime | None]  # the deadline before any approved extension
+    extensions_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     updated_at: Mapped[dt.datetime]
     closed_at: Mapped[dt.datetime | None]

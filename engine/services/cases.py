@@ -288,6 +288,8 @@ def case_summary(case: Case, units: dict[int, str]) -> dict:
         "deadline_at": case.deadline_at,
         "flag": case.flag,
         "notice_count": case.notice_count,
+        "original_deadline_at": case.original_deadline_at,
+        "extensions_count": case.extensions_count,
         "outcome": case.outcome,
         "satisfaction": case.satisfaction,
         "created_at": case.created_at,

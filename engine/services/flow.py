@@ -105,6 +105,9 @@ def case_start_data(case: Case, round_no: int) -> dict:
         "responsible_leader": None,
         "returns_count": case.returns_count or 0,
         "outcome": None,
+        "deadline": None,
+        "original_deadline": None,
+        "extensions_count": 0,
     }
 
 
@@ -302,6 +305,7 @@ def _apply_effects(eng, session, case: Case, instance: WorkflowInstance, effects
                 kind=effect.args["kind"][:30],
                 title=effect.args["title"],
                 actor=None,
+                data={"unit_id": case.lead_unit_id},  # reminders, notices, extensions count against the unit
             )
 
 
@@ -320,6 +324,7 @@ def _finish_round(eng, session, case, instance, result, actor, data) -> list:
         case.round_no += 1
         case.signed_at = None
         case.deadline_at = None
+        case.original_deadline_at = None
         case.flag = None
         case.outcome = None
         case.satisfaction = None
@@ -371,6 +376,8 @@ def _sync_case(eng, session, case: Case, data: dict, now) -> None:
     else:
         case.signed_at = _moment(data.get("signed_at")) or case.signed_at
         case.deadline_at = _moment(data.get("deadline")) or case.deadline_at
+        case.original_deadline_at = _moment(data.get("original_deadline"))
+        case.extensions_count = int(data.get("extensions_count") or 0)
 
 
 def _moment(value):

@@ -12,6 +12,7 @@ from engine import runtime
 from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import PermissionDenied
+from engine.errors import ValidationFailed
 from engine.forms import load_form
 from engine.models import Case
 from engine.models import CaseEvent
@@ -139,6 +140,19 @@ def complete_task(
         raise
 
 
+def _check_extension_request(eng, case: Case, data: dict) -> None:
+    """An extension (延期) is asked for before the deadline, never after it."""
+    if (
+        data.get("handling_step") == "extension"
+        and case.deadline_at is not None
+        and case.deadline_at <= eng.now()
+    ):
+        raise ValidationFailed(
+            "已超过办理期限，不能再申请延期",
+            {"handling_step": "已超过办理期限，不能再申请延期；请尽快办结并提交办理结果"},
+        )
+
+
 def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) -> dict:
     task = _visible_task(session, actor, task_id)
     # Row lock (PostgreSQL): a concurrent submit of the same case waits here, then finds the task gone (409).
@@ -151,6 +165,7 @@ def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) 
     data = form.parse_submission(raw, files=files) if form else {}
     if form:
         check_references(session, actor, form, data)
+        _check_extension_request(eng, case, data)
         link_form_attachments(session, actor, case, form, data, task.task_name, instance.round_no)
     workflow, parsed, engine = flow.load(eng, session, instance, case)
     earlier_events = flow.run_engine(

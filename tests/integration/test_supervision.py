@@ -96,3 +96,83 @@ def test_sign_for_limit_reminds_the_unit(eng, journey, clock):
     assert _count(eng, Notification, Notification.case_id == case_id, Notification.kind == "reminder") >= 2
     journey.act("handler_power", case_id, {"sign_decision": "sign"})  # signing still works afterwards
     assert journey.case(case_id)["status"] == "handling"
+
+
+def _request_extension(journey, case_id, days=3, reason="需协调第三方施工单位，申请顺延办理期限。"):
+    return journey.act(
+        "handler_power",
+        case_id,
+        {"handling_step": "extension", "extension_days": days, "extension_reason": reason},
+    )
+
+
+def test_an_approved_extension_moves_the_deadline_and_the_red_flag(eng, journey, clock):
+    case_id = _signed_case(journey, clock)  # deadline Tuesday 2026-03-17 18:00
+    clock.set(_local(2026, 3, 13, 10, 0))
+    assert _request_extension(journey, case_id)["status"] == "extension_review"
+    journey.act("dispatcher", case_id, {"extension_decision": "approve"})
+    page = journey.case(case_id)
+    assert page["deadline_at"] == _local(2026, 3, 20, 18, 0)  # three more working days
+    assert page["original_deadline_at"] == _local(2026, 3, 17, 18, 0) and page["extensions_count"] == 1
+    assert journey.task("handler_power", case_id)["due_at"] == _local(2026, 3, 20, 18, 0)
+    clock.set(_local(2026, 3, 17, 18, 1))  # the old deadline passes quietly
+    run_pass(eng)
+    assert journey.case(case_id)["flag"] is None
+    clock.set(_local(2026, 3, 19, 9, 1))
+    run_pass(eng)
+    assert journey.case(case_id)["flag"] == "yellow"
+    clock.set(_local(2026, 3, 20, 18, 1))
+    run_pass(eng)
+    assert journey.case(case_id)["flag"] == "red"
+    assert _count(eng, CaseEvent, CaseEvent.case_id == case_id, CaseEvent.kind == "extension") == 1
+
+
+def test_a_refused_extension_keeps_the_deadline(journey, clock):
+    case_id = _signed_case(journey, clock)
+    _request_extension(journey, case_id)
+    journey.act(
+        "dispatcher", case_id, {"extension_decision": "refuse", "extension_comment": "请按原期限办结。"}
+    )
+    page = journey.case(case_id)
+    assert page["deadline_at"] == _local(2026, 3, 17, 18, 0) and page["original_deadline_at"] is None
+    assert page["status"] == "handling"
+
+
+def test_extension_after_the_deadline_or_for_absurd_days_is_refused(eng, journey, clock):
+    import pytest
+
+    from engine.errors import ValidationFailed
+
+    case_id = _signed_case(journey, clock)
+    for days in (0, 365):
+        with pytest.raises(ValidationFailed) as info:
+            _request_extension(journey, case_id, days=days)
+        assert "extension_days" in info.value.errors
+    with pytest.raises(ValidationFailed) as info:
+        _request_extension(journey, case_id, reason="")
+    assert "extension_reason" in info.value.errors
+    clock.set(_local(2026, 3, 17, 18, 1))
+    with pytest.raises(ValidationFailed) as info:
+        _request_extension(journey, case_id)
+    assert "已超过办理期限" in info.value.errors["handling_step"]
+    page = journey.case(case_id)
+    assert page["status"] == "handling" and page["extensions_count"] == 0
+
+
+def test_the_return_limit_sends_the_case_to_arbitration(journey, clock):
+    clock.set(_local(2026, 3, 10, 9, 0))
+    case_id = journey.register()["case_id"]
+    for unit in ("market", "urban"):
+        journey.dispatch(case_id, lead=unit)
+        journey.act(
+            f"handler_{unit}", case_id, {"sign_decision": "return", "return_reason": "不属于本单位职责"}
+        )
+    page = journey.case(case_id)
+    assert page["returns_count"] == 2 and page["status"] == "arbitrating"
+    journey.act(
+        "manager", case_id, {"lead_unit": "power", "arbitration_note": "供电问题由市电业局牵头办理。"}
+    )
+    page = journey.case(case_id)
+    assert page["status"] == "signing" and page["lead_unit"] == "市电业局（供电公司）"
+    journey.act("handler_power", case_id, {"sign_decision": "sign"})
+    assert journey.case(case_id)["status"] == "handling"

@@ -306,7 +306,7 @@ def test_dispatcher_can_lower_a_city_leader_case_to_department(parsed):
     assert run.complete("dispatch", **dispatch(tier="department")) == ["sign_for"]
 
 
-def test_return_counts_and_goes_back_to_dispatch(parsed):
+def test_return_counts_and_goes_back_to_dispatch_until_the_limit_sends_it_to_arbitration(parsed):
     run = CaseRun(parsed, start_data(category="审批/证照", urgency="紧急"))
     assert run.complete("dispatch", **dispatch(lead_unit="zwfw")) == ["sign_for"]
     after = run.complete("sign_for", sign_decision="return", return_reason="不属于本单位职责。")
@@ -316,9 +316,9 @@ def test_return_counts_and_goes_back_to_dispatch(parsed):
     run.save_and_restore()
     assert run.complete("dispatch", **dispatch(lead_unit="scjg")) == ["sign_for"]
     after = run.complete("sign_for", sign_decision="return", return_reason="应由住建部门办理。")
-    assert after == ["dispatch"]
+    assert after == ["arbitrate"]  # max_returns (supervision.dmn) is 2
     assert run.data["returns_count"] == 2
-    assert run.complete("dispatch", **dispatch(lead_unit="zjj")) == ["sign_for"]
+    assert run.complete("arbitrate", lead_unit="zjj", arbitration_note="由住建局牵头办理。") == ["sign_for"]
     finish_department_round(run)
     assert run.data["returns_count"] == 2
     assert run.data["lead_unit"] == "zjj"

@@ -104,6 +104,8 @@ def test_case_handling_human_tasks_forms_and_roles(parsed_files):
         "revisit": ("registrar", "revisit"),
         "close_out": ("dispatcher", "close_out"),
         "supervise": ("supervisor", "supervise"),
+        "approve_extension": ("dispatcher", "approve_extension"),
+        "arbitrate": ("manager", "arbitrate"),
     }
     assert parsed.human_tasks["dispatch"].title == "派单"
     assert parsed.human_tasks["sign_for"].lane == "承办单位"
