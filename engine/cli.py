@@ -55,6 +55,7 @@ def cmd_worker(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # SpiffWorkflow logs every task state change at INFO
     parser = argparse.ArgumentParser(prog="jienan", description="Jienan (解难) administration")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("init", help="migrate the schema, deploy processes/ and publish rules").set_defaults(
