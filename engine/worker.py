@@ -22,6 +22,10 @@ from engine.services import notifications
 log = logging.getLogger(__name__)
 RETRY_AFTER = dt.timedelta(minutes=5)  # a failing instance is retried later instead of blocking the queue
 OPTIMIZE_EVERY = 3600  # seconds between planner-statistics refreshes
+# SQLite has one writer at a time and a waiting writer sleeps between retries, so a long burst of timers would
+# keep web requests waiting: every so many instances the worker steps aside briefly.
+SQLITE_BREATHE_EVERY = 50
+SQLITE_BREATHE_SECONDS = 0.03
 
 
 def due_instances(session, now, limit: int = 1):
@@ -69,6 +73,8 @@ def run_pass(eng, limit: int | None = None) -> int:
     fired = 0
     while (limit is None or fired < limit) and fire_next(eng):
         fired += 1
+        if eng.db.is_sqlite and fired % SQLITE_BREATHE_EVERY == 0:
+            time.sleep(SQLITE_BREATHE_SECONDS)
     return fired
 
 
