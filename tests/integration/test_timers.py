@@ -128,7 +128,6 @@ def test_a_worker_killed_mid_batch_loses_nothing(timed, journey, clock, monkeypa
     assert flags == ["red"] * 6 and changes == 6
 
 
-@pytest.mark.skipif(not PG_URL, reason="several workers on one database: PostgreSQL row locks (SKIP LOCKED)")
 def test_two_workers_fire_each_of_1000_due_timers_exactly_once(timed, journey, clock):
     clock.set(_local(2026, 3, 10, 9, 0))
     ids = [journey.register()["case_id"] for _ in range(1000)]
@@ -139,7 +138,9 @@ def test_two_workers_fire_each_of_1000_due_timers_exactly_once(timed, journey, c
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(counts) == 1000 and min(counts) > 0  # both workers took part
+    assert sum(counts) == 1000
+    if PG_URL:  # SKIP LOCKED lets both claim work at once; SQLite serialises writers, so the split is uneven
+        assert min(counts) > 0
     with timed.db.read() as session:
         per_case = session.execute(
             select(CaseEvent.case_id, func.count())
