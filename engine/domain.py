@@ -62,6 +62,7 @@ URGENCIES = ["一般", "紧急", "特急", "重大"]
 CASE_STATUSES["in_progress"] = ("办理中", "In progress")
 CASE_STATUSES["arbitrating"] = ("仲裁定责中", "Arbitration of the responsible unit")
 CASE_STATUSES["extension_review"] = ("延期审批中", "Extension under review")
+CASE_STATUSES["province"] = ("省级协调中", "With the province")
 
 # English labels of values stored in Chinese (domain terms) or as codes, by kind.
 ENUM_LABELS_EN: dict[str, dict[str, str]] = {

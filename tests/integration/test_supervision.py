@@ -176,3 +176,48 @@ def test_the_return_limit_sends_the_case_to_arbitration(journey, clock):
     assert page["status"] == "signing" and page["lead_unit"] == "市电业局（供电公司）"
     journey.act("handler_power", case_id, {"sign_decision": "sign"})
     assert journey.case(case_id)["status"] == "handling"
+
+
+def test_the_ladder_department_to_city_leader_to_province(eng, journey, clock):
+    import pytest
+
+    from engine.errors import ValidationFailed
+
+    case_id = _signed_case(journey, clock)
+    with pytest.raises(ValidationFailed) as info:  # climbing needs a reason
+        journey.act("handler_power", case_id, {"handling_step": "escalate"})
+    assert "escalation_reason" in info.value.errors
+    reason = "涉及多个部门权限，需市领导统筹协调。"
+    journey.act("handler_power", case_id, {"handling_step": "escalate", "escalation_reason": reason})
+    page = journey.case(case_id)
+    assert page["tier"] == "city_leader" and page["status"] == "coordinating"
+    climb = next(e for e in page["timeline"] if e["kind"] == "escalation")
+    assert "department → city_leader" in climb["title"] and reason in climb["title"]
+    journey.act(
+        "leader",
+        case_id,
+        {"meeting_held": False, "leader_instructions": "电业局牵头，三日内拿出方案。", "lead_unit": "power"},
+    )
+    journey.act("handler_power", case_id, {"sign_decision": "sign"})
+    journey.act(
+        "handler_power",
+        case_id,
+        {"handling_step": "escalate", "escalation_reason": "电网改造需省级电力公司审批，市级无权决定。"},
+    )
+    page = journey.case(case_id)
+    assert page["tier"] == "province" and page["status"] == "province"
+    journey.act(
+        "dispatcher",
+        case_id,
+        {"handed_to": "省电力公司", "handed_at": "2026-03-12", "reference_no": "省协〔2026〕12号"},
+    )
+    journey.act(
+        "dispatcher",
+        case_id,
+        {"province_reply": "同意纳入年度电网改造计划。", "reply_date": "2026-03-20", "outcome": "resolved"},
+    )
+    page = journey.case(case_id)
+    assert page["status"] == "revisiting" and page["outcome"] == "resolved"
+    assert [e["title"] for e in page["timeline"] if e["kind"] == "escalation"][1].startswith(
+        "问题升级：city_leader → province"
+    )

@@ -38,10 +38,22 @@ FORM_KEYS = [
     "supervise",
     "approve_extension",
     "arbitrate",
+    "province_handoff",
+    "province_answer",
 ]
 
 # One valid API submission per form; the expected result adds every other declared field as None / [].
 VALID = {
+    "province_handoff": {
+        "handed_to": "省电力公司",
+        "handed_at": "2026-03-12",
+        "reference_no": "省协〔2026〕12号",
+    },
+    "province_answer": {
+        "province_reply": "同意纳入计划。",
+        "reply_date": "2026-03-20",
+        "outcome": "resolved",
+    },
     "approve_extension": {"extension_decision": "approve"},
     "arbitrate": {"lead_unit": "power", "arbitration_note": "由市电业局牵头办理。"},
     "supervise": {"supervision_step": "order", "supervision_order": "请三日内反馈办理进展。"},

@@ -106,6 +106,8 @@ def test_case_handling_human_tasks_forms_and_roles(parsed_files):
         "supervise": ("supervisor", "supervise"),
         "approve_extension": ("dispatcher", "approve_extension"),
         "arbitrate": ("manager", "arbitrate"),
+        "province_handoff": ("dispatcher", "province_handoff"),
+        "province_answer": ("dispatcher", "province_answer"),
     }
     assert parsed.human_tasks["dispatch"].title == "派单"
     assert parsed.human_tasks["sign_for"].lane == "承办单位"
