@@ -1,0 +1,27 @@
+"""The demo data `./run.sh` loads goes through the real loop on a fresh database."""
+
+from __future__ import annotations
+
+from engine.context import Engine
+from engine.context import Settings
+from engine.demo.seed import seed_demo
+from engine.deploy import deploy_defaults
+from engine.migrate import upgrade
+from engine.services import auth
+from engine.services import cases
+
+
+def test_demo_seed_registers_and_progresses_the_sample_cases(tmp_path, clock):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    upgrade(url)
+    eng = Engine(Settings(database_url=url, upload_dir=tmp_path / "uploads"), clock=clock)
+    try:
+        deploy_defaults(eng)
+        assert seed_demo(eng) == {"units": 20, "cases": 19}
+        assert seed_demo(eng) == {"skipped": True}  # idempotent
+        dispatcher = auth.authenticate(eng, "dispatcher", "jienan2026")
+        statuses = {c["status"] for c in cases.search_cases(eng, dispatcher, per_page=100)["items"]}
+        assert {"dispatching", "handling", "closed"} <= statuses
+        assert auth.authenticate(eng, "handler_power", "jienan2026") is not None
+    finally:
+        eng.dispose()
