@@ -7,6 +7,7 @@ A reopened case starts a new round as a new instance ("continue as new"), so no 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import delete
@@ -244,69 +245,39 @@ FLAG_TITLES = {"green": "恢复绿旗", "yellow": "亮黄旗：临近办理期�
 
 def _apply_effects(eng, session, case: Case, instance: WorkflowInstance, effects, actor) -> None:
     """Carry out what the diagram's scripts asked for: flags, notifications, notes on the record."""
+    note = functools.partial(
+        record_event, session, eng, case_id=case.case_id, round_no=instance.round_no, actor=None
+    )
+    audiences: dict[str, list[int]] = {}
+
+    def people(audience: str) -> list[int]:
+        """Who an audience word means for this case, looked up once per unit of work."""
+        if audience not in audiences:
+            audiences[audience] = notifications.audience_users(session, case, audience)
+        return audiences[audience]
+
+    def tell(users, kind: str, title: str) -> None:
+        notifications.notify(
+            session, eng, users, case_id=case.case_id, kind=kind, title=title[:200], body=case.title
+        )
+
     for effect in effects:
+        args = effect.args
         if effect.kind == "flag":
-            flag = effect.args["flag"]
-            if case.flag == flag:
+            if case.flag == args["flag"]:
                 continue
-            previous, case.flag = case.flag, flag
-            title = FLAG_TITLES[flag]
-            record_event(
-                session,
-                eng,
-                case_id=case.case_id,
-                round_no=instance.round_no,
-                kind="flag_changed",
-                title=title,
-                actor=None,
-                data={"from": previous, "to": flag},
-            )
-            users = notifications.audience_users(session, case, "unit") + notifications.audience_users(
-                session, case, "dispatcher"
-            )
-            notifications.notify(
-                session,
-                eng,
-                users,
-                case_id=case.case_id,
-                kind="flag",
-                title=f"{case.case_no} {title}",
-                body=case.title,
-            )
+            previous, case.flag = case.flag, args["flag"]
+            title = FLAG_TITLES[case.flag]
+            note(kind="flag_changed", title=title, data={"from": previous, "to": case.flag})
+            tell(people("unit") + people("dispatcher"), "flag", f"{case.case_no} {title}")
         elif effect.kind == "notify":
-            users = notifications.audience_users(session, case, effect.args["audience"])
-            notifications.notify(
-                session,
-                eng,
-                users,
-                case_id=case.case_id,
-                kind=effect.args["kind"],
-                title=f"{case.case_no} {effect.args['message']}"[:200],
-                body=case.title,
-            )
-            record_event(
-                session,
-                eng,
-                case_id=case.case_id,
-                round_no=instance.round_no,
-                kind="notified",
-                title=effect.args["message"][:200],
-                actor=None,
-                data=effect.args,
-            )
+            tell(people(args["audience"]), args["kind"], f"{case.case_no} {args['message']}")
+            note(kind="notified", title=args["message"][:200], data=args)
         elif effect.kind == "record":
-            if effect.args["kind"] == "public_notice":
+            if args["kind"] == "public_notice":
                 case.notice_count = (case.notice_count or 0) + 1
-            record_event(
-                session,
-                eng,
-                case_id=case.case_id,
-                round_no=instance.round_no,
-                kind=effect.args["kind"][:30],
-                title=effect.args["title"],
-                actor=None,
-                data={"unit_id": case.lead_unit_id},  # reminders, notices, extensions count against the unit
-            )
+            # Reminders, notices and extensions count against the unit that held the case.
+            note(kind=args["kind"][:30], title=args["title"], data={"unit_id": case.lead_unit_id})
 
 
 def _finish_round(eng, session, case, instance, result, actor, data) -> list:
