@@ -39,7 +39,7 @@ def form_options(form, attachments: list[dict] | None = None) -> dict:
     widgets = {f.widget for f in form.fields}
     options: dict = {"accept": ",".join(eng().settings.allowed_upload_types)}
     if widgets & {"unit", "units"}:
-        options["units"] = [u for u in auth_service.list_units(eng())]
+        options["units"] = auth_service.list_units(eng())
     if "user" in widgets:
         roles = {f.role for f in form.fields if f.widget == "user"}
         options["users"] = {role: auth_service.list_users(eng(), role) for role in roles}
