@@ -50,13 +50,16 @@ def publish_rules(
 ) -> list[RuleVersion]:
     """Store every decision of a DMN document as a new rule version when its content is new.
 
-    :raises RuleError: the document does not parse (nothing stored).
+    :raises RuleError: the document does not parse, or a table gives outputs the process cannot use
+        (nothing stored).
     """
+    from engine.rule_contracts import check_document
     from engine.rules import parse_dmn
 
     document = parse_dmn(xml)
     if not document.decisions:
         raise RuleError("DMN 文件中没有决策表")
+    check_document(document)
     digest = content_hash(xml)
     versions = []
     for decision_id in document.decisions:

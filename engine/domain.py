@@ -26,6 +26,9 @@ TIERS: dict[str, tuple[str, str]] = {
     "province": ("省级协调", "Province"),
 }
 
+# Time-limit flags (红黄绿旗): green = on time, yellow = due soon, red = overdue.
+FLAGS = ("green", "yellow", "red")
+
 # Case status: where the case stands, kept on the case row for lists and search.
 CASE_STATUSES: dict[str, tuple[str, str]] = {
     "registered": ("已登记", "Registered"),  # triaged, not yet dispatched

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import RuleError
 from engine.models import RuleVersion
+from engine.rule_contracts import check_outputs
 
 
 class RuleCache:
@@ -48,7 +49,8 @@ def decide(
     """Evaluate the newest published version of `decision_id` on `context`.
 
     Returns (outputs, audit) where audit names the version, inputs, matched rules and outputs.
-    :raises RuleError: unknown decision, no rule matched, or the table's hit policy was violated.
+    :raises RuleError: unknown decision, no rule matched, the table's hit policy was violated, or the outputs
+        are not what the process can use (unknown tier, negative limit).
     """
     version = latest_rule_version(session, decision_id)
     if version is None:
@@ -60,6 +62,7 @@ def decide(
         raise RuleError(f"规则表“{table.name or decision_id}”没有规则匹配这些输入，请管理员补充规则")
     if isinstance(outputs, list):
         raise RuleError(f"规则表“{table.name or decision_id}”返回多条结果，业务规则任务只接受单一结果")
+    check_outputs(decision_id, table.name, outputs)
     audit = result.to_audit()
     audit["output_labels"] = {output.name: output.label or output.name for output in table.outputs}
     audit["annotations"] = [table.rules[index - 1].annotation for index in result.matched]

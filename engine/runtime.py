@@ -107,6 +107,15 @@ def ready_human_tasks(workflow: BpmnWorkflow) -> list:
     return workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
+def is_ready_task(workflow: BpmnWorkflow, task_id: str) -> bool:
+    """Whether this id names a READY human task of the instance."""
+    try:
+        find_ready_task(workflow, task_id)
+    except (NotFound, Conflict):
+        return False
+    return True
+
+
 def find_ready_task(workflow: BpmnWorkflow, task_id: str):
     """The READY human task with this id.
 
@@ -141,10 +150,18 @@ def completed_end_event(workflow: BpmnWorkflow, end_events: dict[str, str]) -> s
 
 
 def current_data(workflow: BpmnWorkflow) -> dict:
-    """The instance's latest task data: that of the first ready human task, else of the last completed task."""
+    """The instance's latest task data: that of the first ready human task on the main line, else of the last
+    completed task.
+
+    Branches split off by non-interrupting events (a supervision order) carry a copy of the data from when they
+    split; the main line's tasks are the ones that set the case status (caseStatus property), so they win.
+    """
     ready = ready_human_tasks(workflow)
-    if ready:
-        return ready[0].data
+    main = [
+        t for t in ready if getattr(t.task_spec, "extensions", {}).get("properties", {}).get("caseStatus")
+    ]
+    if main or ready:
+        return (main or ready)[0].data
     if workflow.last_task is not None:
         return workflow.last_task.data
     return workflow.task_tree.data

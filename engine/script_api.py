@@ -13,9 +13,10 @@ import datetime as dt
 from engine.calendar import add_working_days
 from engine.calendar import subtract_working_days
 from engine.clock import LOCAL_TZ
+from engine.domain import FLAGS
+from engine.domain import TIERS
 from engine.errors import ScriptError
 
-FLAGS = ("green", "yellow", "red")
 AUDIENCES = ("handler", "unit", "dispatcher", "supervisor", "registrar", "leader", "manager")
 
 
@@ -25,6 +26,7 @@ SCRIPT_FUNCTIONS = (
     "working_days_after",
     "working_days_before",
     "is_past",
+    "tier_label",
     "case_flag",
     "case_notices",
     "set_flag",
@@ -92,6 +94,10 @@ class ScriptApi:
 
     def is_past(self, moment) -> bool:
         return _parse(moment) <= self.clock.now()
+
+    def tier_label(self, tier) -> str:
+        """The Chinese name of a rung of the ladder (部门办, 市领导办, …) for notes and notifications."""
+        return TIERS.get(tier, (str(tier), ""))[0]
 
     def case_flag(self) -> str | None:
         """The case's flag as it stands (a just-requested set_flag counts)."""

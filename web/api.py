@@ -137,7 +137,12 @@ def list_tasks():
         raise ValidationFailed("scope 应为 mine 或 unit", {"scope": "应为 mine 或 unit"})
     return jsonify(
         task_service.list_tasks(
-            eng(), g.actor, scope, page=request.args.get("page"), per_page=request.args.get("per_page")
+            eng(),
+            g.actor,
+            scope,
+            page=request.args.get("page"),
+            per_page=request.args.get("per_page"),
+            flag=request.args.get("flag") or None,
         )
     )
 

@@ -263,6 +263,12 @@ def openapi_document(base_path: str) -> dict:
                     "security": secured,
                     "parameters": [
                         {"name": "scope", "in": "query", "schema": {"enum": ["mine", "unit"]}},
+                        {
+                            "name": "flag",
+                            "in": "query",
+                            "description": "只看某种旗帜（green 含从未亮旗的）",
+                            "schema": {"enum": ["green", "yellow", "red"]},
+                        },
                         *_query("page", "per_page"),
                     ],
                     "responses": {"200": _json(_page("Task")), **ERRORS},

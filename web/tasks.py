@@ -11,6 +11,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from engine.domain import FLAGS
 from engine.errors import ValidationFailed
 from engine.forms import load_form
 from engine.services import auth as auth_service
@@ -38,8 +39,11 @@ def inbox():
     scope = request.args.get("scope", "mine")
     if scope not in ("mine", "unit"):
         scope = "mine"
-    result = task_service.list_tasks(eng(), actor(), scope, page=request.args.get("page"))
-    return render_template("tasks/inbox.html", result=result, scope=scope)
+    flag = request.args.get("flag") or None
+    if flag not in FLAGS:
+        flag = None
+    result = task_service.list_tasks(eng(), actor(), scope, page=request.args.get("page"), flag=flag)
+    return render_template("tasks/inbox.html", result=result, scope=scope, flag=flag)
 
 
 def _task_page(task: dict, values: dict, errors: dict, status: int = 200):

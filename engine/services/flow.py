@@ -106,6 +106,7 @@ def case_start_data(case: Case, round_no: int) -> dict:
         "responsible_leader": None,
         "returns_count": case.returns_count or 0,
         "outcome": None,
+        "on_site_result": None,
         "deadline": None,
         "original_deadline": None,
         "extensions_count": 0,
@@ -183,20 +184,31 @@ def complete(
     """
     bpmn_events = _run(eng, lambda: runtime.complete_task(workflow, task, data))
     return settle(
-        eng, session, case, instance, workflow, parsed, engine, actor, [*earlier_events, *bpmn_events]
+        eng,
+        session,
+        case,
+        instance,
+        workflow,
+        parsed,
+        engine,
+        actor,
+        [*earlier_events, *bpmn_events],
+        completed=str(task.id),
     )
 
 
-def settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events) -> list:
+def settle(
+    eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events, completed=None
+) -> list:
     """Save the instance, audit rule decisions and engine events, sync the case row and rebuild the projection.
 
     Runs without autoflush so the case row is written once, at the end, rather than before every lookup.
     """
     with session.no_autoflush:
-        return _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events)
+        return _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events, completed)
 
 
-def _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events) -> list:
+def _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events, completed) -> list:
     now = eng.now()
     for audit in engine.decisions:
         record_event(
@@ -237,7 +249,7 @@ def _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_
         return _finish_round(
             eng, session, case, instance, parsed.end_events.get(end_event, "closed"), actor, data
         )
-    return _project(eng, session, case, instance, workflow, parsed)
+    return _project(eng, session, case, instance, workflow, parsed, completed)
 
 
 FLAG_TITLES = {"green": "恢复绿旗", "yellow": "亮黄旗：临近办理期限", "red": "亮红旗：已超过办理期限"}
@@ -393,15 +405,37 @@ def _due(case: Case, role: str, data: dict):
     return case.deadline_at if case.signed_at else _moment(data.get("sign_by"))
 
 
-def _project(eng, session, case: Case, instance: WorkflowInstance, workflow, parsed: ParsedProcess) -> list:
-    """Rebuild this instance's rows in the human-task projection from its READY human tasks."""
+def _project(
+    eng, session, case: Case, instance: WorkflowInstance, workflow, parsed: ParsedProcess, completed=None
+) -> list:
+    """Rebuild this instance's rows in the human-task projection from its READY human tasks.
+
+    A task that was open before and is neither ready now nor the one just `completed` was withdrawn by the
+    diagram (an interrupting deadline, an escalation, the round ending): that is recorded, so a late submission
+    can be told why it is refused.
+    """
     removed = (
         delete(HumanTask)
         .where(HumanTask.instance_id == instance.instance_id)
-        .returning(HumanTask.task_id, HumanTask.created_at)
+        .returning(HumanTask.task_id, HumanTask.created_at, HumanTask.task_name, HumanTask.title)
     )
-    existing = dict(session.execute(removed).all())  # task id -> when it became ready (kept across rebuilds)
+    before = session.execute(removed).all()
+    existing = {row.task_id: row.created_at for row in before}  # kept across rebuilds
     ready = runtime.ready_human_tasks(workflow)
+    still_open = {str(task.id) for task in ready}
+    for row in before:
+        if row.task_id not in still_open and row.task_id != completed:
+            record_event(
+                session,
+                eng,
+                case_id=case.case_id,
+                round_no=instance.round_no,
+                kind="task_withdrawn",
+                title=f"任务“{row.title}”已由流程中止",
+                actor=None,
+                task_name=row.task_name,
+                data={"task_id": row.task_id, "title": row.title},
+            )
     now = eng.now()
     statuses, rows = [], []
     for task in ready:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import runtime
+from engine.domain import FLAGS
 from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import PermissionDenied
@@ -46,10 +47,23 @@ def _inbox_query(actor: Actor, scope: str):
     return select(HumanTask).where(or_(HumanTask.assignee_id == actor.user_id, pool))
 
 
-def list_tasks(eng, actor: Actor, scope: str = "mine", page=1, per_page=20) -> dict:
-    """Tasks the actor can act on ("mine": assigned to me or my roles' pool) or all of the unit's ("unit")."""
+def list_tasks(eng, actor: Actor, scope: str = "mine", page=1, per_page=20, flag: str | None = None) -> dict:
+    """Tasks the actor can act on ("mine": assigned to me or my roles' pool) or all of the unit's ("unit").
+
+    `flag` narrows to one colour (green counts cases never flagged). :raises ValidationFailed: unknown colour.
+    """
     page, per_page = paginate(page, per_page)
     query = _inbox_query(actor, scope)
+    if flag:
+        if flag not in FLAGS:
+            raise ValidationFailed(
+                f"旗帜应为 {'、'.join(FLAGS)} 之一", {"flag": f"应为 {'、'.join(FLAGS)} 之一"}
+            )
+        query = query.where(
+            or_(HumanTask.flag.is_(None), HumanTask.flag == "green")
+            if flag == "green"
+            else HumanTask.flag == flag
+        )
     with eng.db.read() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(
@@ -67,6 +81,7 @@ def list_tasks(eng, actor: Actor, scope: str = "mine", page=1, per_page=20) -> d
             "per_page": per_page,
             "pages": max(1, -(-total // per_page)),
             "scope": scope,
+            "flag": flag or None,
         }
 
 
@@ -97,6 +112,13 @@ def _visible_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
         )
         if done is not None:
             raise Conflict("这个任务已被处理，请刷新页面查看最新状态")
+        withdrawn = session.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.kind == "task_withdrawn", CaseEvent.data["task_id"].as_string() == str(task_id))
+            .limit(1)
+        ).first()
+        if withdrawn is not None:
+            raise Conflict(_withdrawn_message(withdrawn.data.get("title") or ""))
         raise NotFound("找不到这个任务")
     if not can_act(actor, task):
         raise PermissionDenied("这个任务不归您办理")
@@ -134,10 +156,27 @@ def complete_task(
     stager = FileStager(eng.settings.upload_dir)
     try:
         with eng.db.transaction() as session:
-            return _complete(eng, session, stager, actor, task_id, raw, uploads or [], lock_version)
+            result = _complete(eng, session, stager, actor, task_id, raw, uploads or [], lock_version)
     except BaseException:
         stager.discard()
         raise
+    if isinstance(result, _Refused):
+        raise Conflict(result.message)
+    return result
+
+
+class _Refused:
+    """A submission refused after the transaction saved what the clock did (the task was withdrawn)."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _withdrawn_message(title: str) -> str:
+    return (
+        f"“{title}”任务已超过时限，流程已将其中止并转入下一环节，您的提交没有保存。"
+        "请刷新页面查看诉求的最新状态和办理记录"
+    )
 
 
 def _check_extension_request(eng, case: Case, data: dict) -> None:
@@ -160,6 +199,18 @@ def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) 
     if lock_version is not None and int(lock_version) != instance.lock_version:
         raise Conflict("页面已过期：其他人刚刚处理了这件诉求，请刷新后再提交")
     case = session.get(Case, task.case_id)
+    workflow, parsed, engine = flow.load(eng, session, instance, case)
+    # Timers due since the last save fire before the user acts; an interrupting one may withdraw this very task.
+    was_ready = runtime.is_ready_task(workflow, task.task_id)
+    earlier_events = flow.run_engine(eng, workflow)
+    try:
+        live = runtime.find_ready_task(workflow, task.task_id)
+    except Conflict:
+        if not was_ready:
+            raise
+        # Keep what the clock did (the case moved on), refuse the submission: nothing of it is saved.
+        flow.settle(eng, session, case, instance, workflow, parsed, engine, None, earlier_events)
+        return _Refused(_withdrawn_message(task.title))
     form = load_form(task.form_key) if task.form_key else None
     files = store_uploads(eng, session, stager, actor, uploads) if uploads else {}
     data = form.parse_submission(raw, files=files) if form else {}
@@ -167,11 +218,6 @@ def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) 
         check_references(session, actor, form, data)
         _check_extension_request(eng, case, data)
         link_form_attachments(session, actor, case, form, data, task.task_name, instance.round_no)
-    workflow, parsed, engine = flow.load(eng, session, instance, case)
-    earlier_events = flow.run_engine(
-        eng, workflow
-    )  # timers due since the last save fire before the user acts
-    live = runtime.find_ready_task(workflow, task.task_id)
     record_event(
         session,
         eng,

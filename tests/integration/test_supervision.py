@@ -192,7 +192,7 @@ def test_the_ladder_department_to_city_leader_to_province(eng, journey, clock):
     page = journey.case(case_id)
     assert page["tier"] == "city_leader" and page["status"] == "coordinating"
     climb = next(e for e in page["timeline"] if e["kind"] == "escalation")
-    assert "department → city_leader" in climb["title"] and reason in climb["title"]
+    assert "部门办 → 市领导办" in climb["title"] and reason in climb["title"]
     journey.act(
         "leader",
         case_id,
@@ -219,5 +219,5 @@ def test_the_ladder_department_to_city_leader_to_province(eng, journey, clock):
     page = journey.case(case_id)
     assert page["status"] == "revisiting" and page["outcome"] == "resolved"
     assert [e["title"] for e in page["timeline"] if e["kind"] == "escalation"][1].startswith(
-        "问题升级：city_leader → province"
+        "问题升级：市领导办 → 省级协调"
     )

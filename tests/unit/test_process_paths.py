@@ -173,7 +173,11 @@ def finish_department_round(run: CaseRun) -> None:
 
 def test_end_events_map_to_case_results(parsed):
     assert parsed.end_events == {"end_closed": "closed", "end_reopen": "reopen"}
-    assert parsed.decision_refs == {"triage": "triage", "supervision_rules": "supervision"}
+    assert parsed.decision_refs == {
+        "triage": "triage",
+        "supervision_rules": "supervision",
+        "escalation_rules": "escalation",
+    }
 
 
 # --- triage --------------------------------------------------------------------------------------------------

@@ -238,3 +238,13 @@ def test_admin_service_token_and_openapi(api):
     doc = api.call("GET", "/openapi.json").json
     assert doc["openapi"].startswith("3.") and "/tasks/{task_id}/complete" in doc["paths"]
     assert "channel" in doc["components"]["schemas"]["RegisterCase"]["properties"]
+
+
+def test_tasks_filter_by_flag(api, journey):
+    case_id = journey.register()["case_id"]
+    journey.dispatch(case_id)
+    green = api.call("GET", "/tasks?scope=unit&flag=green", user="handler_power")
+    assert green.status_code == 200 and [t["case_id"] for t in green.json["items"]] == [case_id]
+    assert api.call("GET", "/tasks?scope=unit&flag=red", user="handler_power").json["items"] == []
+    bad = api.call("GET", "/tasks?flag=purple", user="handler_power")
+    assert bad.status_code == 422 and "flag" in bad.json["error"]["fields"]

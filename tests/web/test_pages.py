@@ -170,3 +170,45 @@ def test_admin_issues_and_revokes_tokens(client, auth):
     auth.logout()
     auth.login("dispatcher")
     assert client.get("/admin/tokens").status_code == 403
+
+
+def test_inbox_filters_by_flag(client, auth, journey, eng, clock):
+    import datetime as dt
+
+    from engine.clock import LOCAL_TZ
+    from engine.worker import run_pass
+
+    clock.set(dt.datetime(2026, 3, 10, 9, 0, tzinfo=LOCAL_TZ))
+    late, fine = (journey.register(title=t)["case_id"] for t in ("用电迟迟未解决", "道路施工影响出行"))
+    journey.dispatch(late, lead="power", time_limit_days=1)
+    journey.dispatch(fine, lead="power", time_limit_days=20)
+    for case_id in (late, fine):
+        journey.act("handler_power", case_id, {"sign_decision": "sign"})
+    clock.set(dt.datetime(2026, 3, 11, 18, 1, tzinfo=LOCAL_TZ))
+    run_pass(eng)
+    auth.login("handler_power")
+    red = client.get("/tasks?flag=red")
+    assert red.status_code == 200 and "用电迟迟未解决" in red.text and "道路施工影响出行" not in red.text
+    green = client.get("/tasks?flag=green")
+    assert "道路施工影响出行" in green.text and "用电迟迟未解决" not in green.text
+    assert "没有这种旗帜的待办任务" in client.get("/tasks?flag=yellow").text
+    assert client.get("/tasks?flag=purple").status_code == 200  # an unknown colour shows everything
+
+
+def test_late_submission_after_an_interrupting_deadline_is_refused_on_the_page(client, auth, journey, clock):
+    import datetime as dt
+
+    from engine.clock import LOCAL_TZ
+
+    clock.set(dt.datetime(2026, 3, 10, 9, 0, tzinfo=LOCAL_TZ))
+    case_id = journey.register(urgency="一般", category="政策咨询")["case_id"]
+    task = journey.task("registrar", case_id)
+    auth.login("registrar")
+    assert client.get(f"/tasks/{task['task_id']}").status_code == 200
+    clock.set(dt.datetime(2026, 3, 11, 18, 1, tzinfo=LOCAL_TZ))
+    response = client.post(
+        f"/tasks/{task['task_id']}", data={"on_site_result": "resolved", "on_site_actions": "已当场答复。"}
+    )
+    assert response.status_code == 409
+    assert "已超过时限" in response.text and "没有保存" in response.text
+    assert journey.case(case_id)["status"] == "dispatching"
