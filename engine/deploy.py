@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import versions
 from engine.errors import RuleError
 from engine.models import ProcessVersion
 from engine.models import RuleVersion
@@ -17,38 +18,61 @@ from engine.specs import parse_bpmn
 
 
 def deploy_process(
-    session: Session, eng, xml: str, *, user_id: int | None = None, comment: str = ""
+    session: Session, eng, xml: str, *, user_id: int | None = None, comment: str = "", actor=None
 ) -> ProcessVersion:
-    """Store a BPMN diagram as a new version of its process (or return the existing version with that content).
+    """Make this BPMN diagram the live version of its process for new cases.
 
+    New content becomes a new version; content an earlier version already has makes that version live again
+    (a rollback stores no copy); the live content is left as it is. Each change is audited.
     :raises SpecError: the diagram does not parse or is not executable (nothing stored).
     """
     parsed = parse_bpmn(xml)
-    existing = session.scalars(
+    live = versions.active_version(session, "process", parsed.process_id)
+    if live is not None and live.content_hash == parsed.content_hash:
+        return live
+    version = session.scalars(
         select(ProcessVersion).where(
             ProcessVersion.process_id == parsed.process_id, ProcessVersion.content_hash == parsed.content_hash
         )
     ).first()
-    if existing is not None:
-        return existing
-    version = ProcessVersion(
-        process_id=parsed.process_id,
-        content_hash=parsed.content_hash,
-        bpmn_xml=xml,
-        created_at=eng.now(),
-        created_by=user_id,
-        comment=comment or None,
+    user_id = actor.user_id if actor is not None else user_id
+    if version is None:
+        version = ProcessVersion(
+            process_id=parsed.process_id,
+            content_hash=parsed.content_hash,
+            bpmn_xml=xml,
+            created_at=eng.now(),
+            created_by=user_id,
+            comment=comment or None,
+        )
+        session.add(version)
+        session.flush()
+        eng.specs.put(version.version_id, parsed)
+        action, summary = "deploy", f"部署新版本 #{version.version_id}" + (f"：{comment}" if comment else "")
+    else:
+        action, summary = (
+            "rollback",
+            f"恢复为版本 #{version.version_id}" + (f"：{comment}" if comment else ""),
+        )
+    versions.activate(session, eng, "process", parsed.process_id, version.version_id, user_id)
+    versions.audit(
+        session,
+        eng,
+        kind="process",
+        key=parsed.process_id,
+        action=action,
+        summary=summary,
+        actor=actor,
+        before=live.version_id if live is not None else None,
+        after=version.version_id,
     )
-    session.add(version)
-    session.flush()
-    eng.specs.put(version.version_id, parsed)
     return version
 
 
 def publish_rules(
-    session: Session, eng, xml: str, *, user_id: int | None = None, comment: str = ""
+    session: Session, eng, xml: str, *, user_id: int | None = None, comment: str = "", actor=None
 ) -> list[RuleVersion]:
-    """Store every decision of a DMN document as a new rule version when its content is new.
+    """Make every decision of a DMN document live for new decisions (new version, or an earlier one again).
 
     :raises RuleError: the document does not parse, or a table gives outputs the process cannot use
         (nothing stored).
@@ -61,15 +85,20 @@ def publish_rules(
         raise RuleError("DMN 文件中没有决策表")
     check_document(document)
     digest = content_hash(xml)
-    versions = []
+    user_id = actor.user_id if actor is not None else user_id
+    published = []
     for decision_id in document.decisions:
-        existing = session.scalars(
+        live = versions.active_version(session, "rules", decision_id)
+        if live is not None and live.content_hash == digest:
+            published.append(live)
+            continue
+        version = session.scalars(
             select(RuleVersion).where(
                 RuleVersion.decision_id == decision_id, RuleVersion.content_hash == digest
             )
         ).first()
-        if existing is None:
-            existing = RuleVersion(
+        if version is None:
+            version = RuleVersion(
                 decision_id=decision_id,
                 content_hash=digest,
                 dmn_xml=xml,
@@ -77,22 +106,60 @@ def publish_rules(
                 created_by=user_id,
                 comment=comment or None,
             )
-            session.add(existing)
+            session.add(version)
             session.flush()
-        versions.append(existing)
-    return versions
+            action, summary = "publish", f"发布新版本 #{version.rule_version_id}"
+        else:
+            action, summary = "rollback", f"恢复为版本 #{version.rule_version_id}"
+        versions.activate(session, eng, "rules", decision_id, version.rule_version_id, user_id)
+        versions.audit(
+            session,
+            eng,
+            kind="rules",
+            key=decision_id,
+            action=action,
+            summary=summary + (f"：{comment}" if comment else ""),
+            actor=actor,
+            before=live.rule_version_id if live is not None else None,
+            after=version.rule_version_id,
+        )
+        published.append(version)
+    return published
 
 
 def deploy_defaults(eng, comment: str = "processes/ 目录中的默认版本") -> dict:
-    """Deploy processes/*.bpmn and publish processes/*.dmn when they differ from what is deployed. One transaction."""
+    """Deploy processes/*.bpmn and publish processes/*.dmn whose content was never deployed. One transaction.
+
+    Content deployed before is left alone even when it is not live: a designer's or manager's newer version (or
+    their rollback) survives every restart; shipping changed files deploys them.
+    """
+    from engine.rules import parse_dmn
+
     with eng.db.transaction() as session:
-        rules = [
-            v.rule_version_id
-            for f in default_rule_files()
-            for v in publish_rules(session, eng, Path(f).read_text("utf-8"), comment=comment)
-        ]
-        processes = [
-            deploy_process(session, eng, Path(f).read_text("utf-8"), comment=comment).version_id
-            for f in default_process_files()
-        ]
+        rules = []
+        for path in default_rule_files():
+            xml = Path(path).read_text("utf-8")
+            digest = content_hash(xml)
+            decisions = list(parse_dmn(xml).decisions)
+            known = session.scalars(
+                select(RuleVersion).where(
+                    RuleVersion.decision_id.in_(decisions), RuleVersion.content_hash == digest
+                )
+            ).all()
+            if len(known) < len(decisions):
+                known = publish_rules(session, eng, xml, comment=comment)
+            rules += [v.rule_version_id for v in known]
+        processes = []
+        for path in default_process_files():
+            xml = Path(path).read_text("utf-8")
+            parsed = parse_bpmn(xml)
+            version = session.scalars(
+                select(ProcessVersion).where(
+                    ProcessVersion.process_id == parsed.process_id,
+                    ProcessVersion.content_hash == parsed.content_hash,
+                )
+            ).first()
+            if version is None:
+                version = deploy_process(session, eng, xml, comment=comment)
+            processes.append(version.version_id)
         return {"process_versions": processes, "rule_versions": rules}

@@ -206,6 +206,77 @@ class RuleVersion(Base):
     __table_args__ = (UniqueConstraint("decision_id", "content_hash"),)
 
 
+class ActiveVersion(Base):
+    """Which version of a process, rule table or form new work uses. Deploying points here; so does a rollback,
+    which makes an earlier version current again without copying it. Absent: the newest version is current."""
+
+    __tablename__ = "active_version"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # process / rules / form
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # process id, decision id or form key
+    version_id: Mapped[int] = mapped_column(Integer)
+    activated_at: Mapped[dt.datetime]
+    activated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class DesignDraft(Base):
+    """A designer's or manager's unsaved work on a diagram, table or form: one draft per thing, not yet live."""
+
+    __tablename__ = "design_draft"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    content: Mapped[str] = mapped_column(Text)
+    base_version_id: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class RuleExample(Base):
+    """An example case a decision table must keep answering the same way: inputs → expected outputs."""
+
+    __tablename__ = "rule_example"
+    example_id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(100), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    inputs: Mapped[dict] = mapped_column(JSON)
+    expected: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class FormVersion(Base):
+    """A saved version of a task form (JSON Schema); the active one is what tasks render and validate."""
+
+    __tablename__ = "form_version"
+    form_version_id: Mapped[int] = mapped_column(primary_key=True)
+    form_key: Mapped[str] = mapped_column(String(100))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    schema_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    comment: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (UniqueConstraint("form_key", "content_hash"),)
+
+
+class DesignAudit(Base):
+    """Append-only record of every change to processes, rule tables and forms: who, when, before → after."""
+
+    __tablename__ = "design_audit"
+    audit_id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(30))  # deploy / publish / rollback / migrate_case / reevaluate
+    summary: Mapped[str] = mapped_column(String(500))
+    before_version: Mapped[int | None] = mapped_column(Integer)
+    after_version: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_design_audit_kind_key_at", "kind", "key", "at"),)
+
+
 class WorkflowInstance(Base):
     """A SpiffWorkflow instance (one handling round), serialised without its spec. lock_version guards updates."""
 

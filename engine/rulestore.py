@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import versions
 from engine.errors import RuleError
 from engine.models import RuleVersion
 from engine.rule_contracts import check_outputs
@@ -35,12 +35,8 @@ class RuleCache:
 
 
 def latest_rule_version(session: Session, decision_id: str) -> RuleVersion | None:
-    return session.scalars(
-        select(RuleVersion)
-        .where(RuleVersion.decision_id == decision_id)
-        .order_by(RuleVersion.rule_version_id.desc())
-        .limit(1)
-    ).first()
+    """The live version of a decision table (what new decisions use)."""
+    return versions.active_version(session, "rules", decision_id)
 
 
 def decide(

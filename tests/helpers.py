@@ -77,3 +77,34 @@ class Journey:
 
     def case(self, case_id: int, user: str = "dispatcher") -> dict:
         return cases.get_case(self.eng, self.actors(user), case_id)
+
+
+def add_review_step(xml: str) -> str:
+    """The case-handling diagram with a new user task 复核 (dispatcher, verify form) between a passed
+    verification and the revisit — what a designer adds in the modeler (engine-only: no diagram shape)."""
+    import re
+
+    old = 'sourceRef="gw_verify" targetRef="gw_merge_revisit"'
+    assert old in xml
+    xml = xml.replace(old, 'sourceRef="gw_verify" targetRef="review"')
+    xml = xml.replace(
+        "<bpmn:incoming>flow_verify_pass</bpmn:incoming>",
+        "<bpmn:incoming>flow_review_to_revisit</bpmn:incoming>",
+    )
+    task = (
+        '<bpmn:userTask id="review" name="复核"><bpmn:extensionElements><spiffworkflow:properties>'
+        '<spiffworkflow:property name="formKey" value="verify" /></spiffworkflow:properties>'
+        "</bpmn:extensionElements><bpmn:incoming>flow_verify_pass</bpmn:incoming>"
+        "<bpmn:outgoing>flow_review_to_revisit</bpmn:outgoing></bpmn:userTask>"
+        '<bpmn:sequenceFlow id="flow_review_to_revisit" sourceRef="review" targetRef="gw_merge_revisit" />'
+    )
+    xml = xml.replace(
+        '<bpmn:textAnnotation id="note_continue_as_new">',
+        task + '<bpmn:textAnnotation id="note_continue_as_new">',
+    )
+    xml = re.sub(
+        r'(<bpmn:lane id="lane_dispatcher" name="企业服务办公室">)',
+        r"\1<bpmn:flowNodeRef>review</bpmn:flowNodeRef>",
+        xml,
+    )
+    return xml

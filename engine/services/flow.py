@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine import rulestore
 from engine import runtime
+from engine import versions
 from engine.clock import LOCAL_TZ
 from engine.domain import CASE_STATUSES
 from engine.errors import JienanError
@@ -50,12 +51,8 @@ class WorkflowFailed(JienanError):
 
 
 def latest_version(session: Session, process_id: str = MAIN_PROCESS) -> ProcessVersion:
-    version = session.scalars(
-        select(ProcessVersion)
-        .where(ProcessVersion.process_id == process_id)
-        .order_by(ProcessVersion.version_id.desc())
-        .limit(1)
-    ).first()
+    """The live version of the process: what new cases (and new rounds) start on."""
+    version = versions.active_version(session, "process", process_id)
     if version is None:
         raise NotFound(f"流程 {process_id} 尚未部署，请管理员先初始化系统（jienan init）")
     return version

@@ -1,0 +1,561 @@
+"""Process designers: the library of processes and rule tables, drafts, validation, deployment, import/export,
+version diffs, moving a running case to a newer version, and the diagram of a case."""
+
+from __future__ import annotations
+
+from lxml import etree
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func
+from sqlalchemy import select
+
+from engine import runtime
+from engine import versions
+from engine.deploy import deploy_process
+from engine.designcheck import CheckResult
+from engine.designcheck import check_process
+from engine.errors import Conflict
+from engine.errors import NotFound
+from engine.errors import SpecError
+from engine.errors import ValidationFailed
+from engine.forms import FORMS_DIR
+from engine.forms import load_form
+from engine.models import Case
+from engine.models import CaseEvent
+from engine.models import DesignAudit
+from engine.models import DesignDraft
+from engine.models import ProcessVersion
+from engine.models import RuleVersion
+from engine.models import WorkflowInstance
+from engine.services import flow
+from engine.services.cases import can_see_case
+from engine.services.common import Actor
+from engine.services.common import record_event
+from engine.services.common import require_role
+from engine.services.common import user_names
+from engine.specs import BPMN_NS
+from engine.specs import SPIFF_NS
+from engine.xmlsafe import parse_xml
+
+DESIGNERS = ("designer", "admin")
+MAX_COMMENT = 500
+
+
+def form_choices() -> list[dict]:
+    """The forms a user task may use: key and title."""
+    choices = []
+    for path in sorted(FORMS_DIR.glob("*.json")):
+        try:
+            form = load_form(path.stem)
+        except SpecError:
+            continue
+        choices.append({"key": form.key, "title": form.title})
+    return choices
+
+
+def _decision_ids(session) -> set[str]:
+    return set(session.scalars(select(RuleVersion.decision_id).distinct()))
+
+
+def decision_choices(eng) -> list[dict]:
+    from engine.rules import parse_dmn
+
+    with eng.db.read() as session:
+        result = []
+        for decision_id in sorted(_decision_ids(session)):
+            version = versions.active_version(session, "rules", decision_id)
+            try:
+                name = parse_dmn(version.dmn_xml).decisions[decision_id].name
+            except Exception:  # noqa: BLE001 - a broken old version still has an id to pick
+                name = decision_id
+            result.append({"id": decision_id, "name": name or decision_id})
+        return result
+
+
+def _check(session, xml) -> CheckResult:
+    forms = {path.stem for path in FORMS_DIR.glob("*.json")}
+    return check_process(xml, forms=forms, decisions=_decision_ids(session))
+
+
+# ------------------------------------------------------------------------------------------------ library
+
+
+def library(eng, actor: Actor) -> dict:
+    """Every process with its versions (who, when, comment, running cases, which is live) and every rule table."""
+    require_role(actor, *DESIGNERS, "manager")
+    with eng.db.read() as session:
+        running = dict(
+            session.execute(
+                select(WorkflowInstance.version_id, func.count())
+                .where(WorkflowInstance.status == "running")
+                .group_by(WorkflowInstance.version_id)
+            ).all()
+        )
+        rows = session.scalars(select(ProcessVersion).order_by(ProcessVersion.version_id)).all()
+        people = user_names(session, [v.created_by for v in rows])
+        processes: dict[str, dict] = {}
+        for number_base in rows:
+            entry = processes.setdefault(
+                number_base.process_id, {"process_id": number_base.process_id, "versions": []}
+            )
+            entry["versions"].append(number_base)
+        result = []
+        for process_id, entry in processes.items():
+            live = versions.active_version_id(session, "process", process_id)
+            items = []
+            for number, version in enumerate(entry["versions"], start=1):
+                items.append(
+                    {
+                        "version_id": version.version_id,
+                        "number": number,
+                        "created_at": version.created_at,
+                        "created_by": people.get(version.created_by) or "系统",
+                        "comment": version.comment or "",
+                        "running_cases": running.get(version.version_id, 0),
+                        "live": version.version_id == live,
+                    }
+                )
+            name = _process_name(entry["versions"][-1].bpmn_xml) or process_id
+            draft = session.get(DesignDraft, ("process", process_id))
+            result.append(
+                {
+                    "process_id": process_id,
+                    "name": name,
+                    "versions": list(reversed(items)),
+                    "live_version_id": live,
+                    "draft_at": draft.updated_at if draft else None,
+                }
+            )
+        rules = []
+        rule_rows = session.scalars(select(RuleVersion).order_by(RuleVersion.rule_version_id)).all()
+        rule_people = user_names(session, [v.created_by for v in rule_rows])
+        by_decision: dict[str, list] = {}
+        for version in rule_rows:
+            by_decision.setdefault(version.decision_id, []).append(version)
+        for decision_id, items in by_decision.items():
+            live = versions.active_version_id(session, "rules", decision_id)
+            rules.append(
+                {
+                    "decision_id": decision_id,
+                    "versions": [
+                        {
+                            "version_id": v.rule_version_id,
+                            "number": n,
+                            "created_at": v.created_at,
+                            "created_by": rule_people.get(v.created_by) or "系统",
+                            "comment": v.comment or "",
+                            "live": v.rule_version_id == live,
+                        }
+                        for n, v in reversed(list(enumerate(items, start=1)))
+                    ],
+                }
+            )
+        return {"processes": result, "rules": rules}
+
+
+def _process_name(xml: str) -> str:
+    try:
+        root = parse_xml(xml, what="BPMN")
+    except SpecError:
+        return ""
+    for node in root.iter(f"{{{BPMN_NS}}}process"):
+        if node.get("isExecutable") == "true":
+            return node.get("name") or ""
+    return ""
+
+
+def process_version(eng, actor: Actor, version_id: int) -> dict:
+    require_role(actor, *DESIGNERS, "manager")
+    with eng.db.read() as session:
+        version = session.get(ProcessVersion, int(version_id))
+        if version is None:
+            raise NotFound("找不到这个流程版本")
+        return {
+            "version_id": version.version_id,
+            "process_id": version.process_id,
+            "xml": version.bpmn_xml,
+            "created_at": version.created_at,
+            "comment": version.comment or "",
+            "live": version.version_id == versions.active_version_id(session, "process", version.process_id),
+        }
+
+
+def history(eng, actor: Actor, kind: str, key: str) -> list[dict]:
+    """The audit trail of one process or rule table, newest first."""
+    require_role(actor, *DESIGNERS, "manager")
+    with eng.db.read() as session:
+        rows = session.scalars(
+            select(DesignAudit)
+            .where(DesignAudit.kind == kind, DesignAudit.key == key)
+            .order_by(DesignAudit.audit_id.desc())
+        ).all()
+        return [
+            {
+                "at": r.at,
+                "actor": r.actor_name or "系统",
+                "action": r.action,
+                "summary": r.summary,
+                "before": r.before_version,
+                "after": r.after_version,
+            }
+            for r in rows
+        ]
+
+
+# ------------------------------------------------------------------------------------------------ diff
+
+
+def _elements(xml: str) -> dict[str, dict]:
+    """id → what a designer would call the element's content (type, name, and what the engine reads)."""
+    root = parse_xml(xml, what="BPMN")
+    elements = {}
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        for node in process.iter():
+            if not isinstance(node.tag, str) or not node.get("id") or node is process:
+                continue
+            kind = etree.QName(node).localname
+            if kind in ("laneSet",) or kind.endswith("EventDefinition") and node.getparent() is not process:
+                continue
+            facts = {"type": kind, "name": node.get("name") or ""}
+            for attribute in ("sourceRef", "targetRef", "attachedToRef", "default", "cancelActivity"):
+                if node.get(attribute) is not None:
+                    facts[attribute] = node.get(attribute)
+            for child, label in (
+                (f"{{{BPMN_NS}}}script", "script"),
+                (f"{{{BPMN_NS}}}conditionExpression", "condition"),
+                (f"{{{BPMN_NS}}}documentation", "documentation"),
+            ):
+                found = node.find(child)
+                if found is not None and (found.text or "").strip():
+                    facts[label] = found.text.strip()
+            for tag in ("timeDate", "timeDuration", "timeCycle"):
+                found = node.find(f".//{{{BPMN_NS}}}{tag}")
+                if found is not None:
+                    facts["timer"] = f"{tag}: {(found.text or '').strip()}"
+            for prop in node.findall(f"{{{BPMN_NS}}}extensionElements//{{{SPIFF_NS}}}property"):
+                facts[prop.get("name")] = prop.get("value")
+            decision = node.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId")
+            if decision is not None:
+                facts["calledDecisionId"] = (decision.text or "").strip()
+            elements[node.get("id")] = facts
+    for lane in root.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef"):
+            if ref.text in elements:
+                elements[ref.text.strip()]["lane"] = lane.get("name") or lane.get("id")
+    return elements
+
+
+def diff_versions(eng, actor: Actor, old_id: int, new_id: int) -> dict:
+    """Elements added, removed and changed (with each changed attribute before → after) between two versions."""
+    old, new = process_version(eng, actor, old_id), process_version(eng, actor, new_id)
+    if old["process_id"] != new["process_id"]:
+        raise ValidationFailed("只能比较同一个流程的两个版本", {"": "两个版本属于不同的流程"})
+    before, after = _elements(old["xml"]), _elements(new["xml"])
+    changed = []
+    for element_id in sorted(before.keys() & after.keys()):
+        a, b = before[element_id], after[element_id]
+        fields = [
+            {"field": key, "before": a.get(key), "after": b.get(key)}
+            for key in sorted(a.keys() | b.keys())
+            if a.get(key) != b.get(key)
+        ]
+        if fields:
+            changed.append({"element_id": element_id, "type": b["type"], "name": b["name"], "fields": fields})
+
+    def listing(ids, source):
+        return [{"element_id": i, "type": source[i]["type"], "name": source[i]["name"]} for i in sorted(ids)]
+
+    return {
+        "old": {k: old[k] for k in ("version_id", "process_id")},
+        "new": {k: new[k] for k in ("version_id", "process_id")},
+        "added": listing(after.keys() - before.keys(), after),
+        "removed": listing(before.keys() - after.keys(), before),
+        "changed": changed,
+    }
+
+
+# ------------------------------------------------------------------------------------------------ drafts
+
+
+def _xml_text(xml) -> str:
+    if isinstance(xml, bytes):
+        try:
+            xml = xml.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationFailed(
+                "文件不是 UTF-8 编码的 BPMN（XML）", {"file": "请导出为 UTF-8 的 .bpmn 文件"}
+            ) from None
+    if not isinstance(xml, str) or not xml.strip():
+        raise ValidationFailed("没有收到流程图内容", {"xml": "流程图内容为空"})
+    return xml
+
+
+def editor_source(eng, actor: Actor, process_id: str) -> dict:
+    """What the modeler opens: the draft if there is one, else the live version."""
+    require_role(actor, *DESIGNERS)
+    with eng.db.read() as session:
+        live = versions.active_version(session, "process", process_id)
+        draft = session.get(DesignDraft, ("process", process_id))
+        if live is None and draft is None:
+            raise NotFound(f"没有流程 {process_id}")
+        return {
+            "process_id": process_id,
+            "xml": draft.content if draft else live.bpmn_xml,
+            "from_draft": draft is not None,
+            "draft_at": draft.updated_at if draft else None,
+            "live_version_id": live.version_id if live else None,
+            "base_version_id": draft.base_version_id if draft else (live.version_id if live else None),
+        }
+
+
+def save_draft(eng, actor: Actor, process_id: str, xml) -> dict:
+    """Keep the designer's work without deploying it. The XML must at least be safe, well-formed XML."""
+    require_role(actor, *DESIGNERS)
+    xml = _xml_text(xml)
+    parse_xml(xml, what="BPMN")  # refuse unsafe or malformed XML even as a draft
+    with eng.db.transaction() as session:
+        live = versions.active_version(session, "process", process_id)
+        draft = session.get(DesignDraft, ("process", process_id))
+        if draft is None:
+            draft = DesignDraft(kind="process", key=process_id, content=xml, updated_at=eng.now())
+            draft.base_version_id = live.version_id if live else None
+            session.add(draft)
+        draft.content = xml
+        draft.updated_at = eng.now()
+        draft.updated_by = actor.user_id
+        return {"process_id": process_id, "draft_at": draft.updated_at}
+
+
+def discard_draft(eng, actor: Actor, process_id: str) -> None:
+    require_role(actor, *DESIGNERS)
+    with eng.db.transaction() as session:
+        draft = session.get(DesignDraft, ("process", process_id))
+        if draft is not None:
+            session.delete(draft)
+
+
+def validate(eng, actor: Actor, xml) -> dict:
+    """Every problem, each with the element it belongs to; `ok` when the diagram may be deployed."""
+    require_role(actor, *DESIGNERS)
+    xml = _xml_text(xml)
+    with eng.db.read() as session:
+        result = _check(session, xml)
+    return {
+        "ok": result.ok,
+        "process_id": result.parsed.process_id if result.parsed else None,
+        "problems": result.problems,
+    }
+
+
+def deploy(eng, actor: Actor, xml, comment: str = "", expected_process: str | None = None) -> dict:
+    """Validate and deploy: a new live version for new cases; running cases stay on theirs.
+
+    :raises SpecError: with every problem pinned to its element (nothing deployed).
+    """
+    require_role(actor, *DESIGNERS)
+    xml = _xml_text(xml)
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise ValidationFailed("说明太长", {"comment": f"部署说明最多 {MAX_COMMENT} 字"})
+    with eng.db.transaction() as session:
+        result = _check(session, xml)
+        if not result.ok:
+            raise result.error()
+        process_id = result.parsed.process_id
+        if expected_process and process_id != expected_process:
+            raise SpecError(
+                f"这张图的流程标识是“{process_id}”，不是正在编辑的“{expected_process}”；如要新建流程请用导入",
+                problems=[{"element_id": process_id, "message": "流程标识（process id）被改动了"}],
+            )
+        before = versions.active_version_id(session, "process", process_id)
+        version = deploy_process(session, eng, xml, comment=comment, actor=actor)
+        draft = session.get(DesignDraft, ("process", process_id))
+        if draft is not None:
+            session.delete(draft)
+        return {
+            "process_id": process_id,
+            "version_id": version.version_id,
+            "changed": version.version_id != before,
+        }
+
+
+def import_file(eng, actor: Actor, filename: str, data: bytes, comment: str = "") -> dict:
+    """Deploy a .bpmn made in another modeler when our engine can run it, else refuse naming each problem."""
+    require_role(actor, *DESIGNERS)
+    if not filename.lower().endswith((".bpmn", ".xml", ".bpmn20.xml")):
+        raise ValidationFailed("请上传 .bpmn 文件", {"file": f"“{filename}”不是 .bpmn 文件"})
+    return deploy(eng, actor, data, comment or f"导入 {filename}")
+
+
+def rollback(eng, actor: Actor, version_id: int, comment: str = "") -> dict:
+    """Make an earlier version live again for new cases (the pointer moves; nothing is copied)."""
+    version = process_version(eng, actor, version_id)
+    require_role(actor, *DESIGNERS)
+    with eng.db.transaction() as session:
+        row = session.get(ProcessVersion, version["version_id"])
+        deploy_process(session, eng, row.bpmn_xml, comment=comment or "回滚", actor=actor)
+    return {"process_id": version["process_id"], "version_id": version["version_id"]}
+
+
+# ------------------------------------------------------------------------------------------------ migration
+
+ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+def migration_check(eng, actor: Actor, case_id: int, version_id: int) -> dict:
+    """Whether the case's running round can move to `version_id`, and why not."""
+    require_role(actor, *DESIGNERS)
+    with eng.db.read() as session:
+        _case, instance, _workflow, reasons = _migration_plan(eng, session, case_id, version_id)
+        return {
+            "case_id": case_id,
+            "from_version": instance.version_id,
+            "to_version": int(version_id),
+            "safe": not reasons,
+            "reasons": reasons,
+        }
+
+
+def _migration_plan(eng, session, case_id, version_id):
+    case = session.get(Case, int(case_id))
+    if case is None:
+        raise NotFound("找不到这件诉求")
+    instance = session.scalars(
+        select(WorkflowInstance).where(
+            WorkflowInstance.case_id == case.case_id, WorkflowInstance.status == "running"
+        )
+    ).first()
+    if instance is None:
+        raise Conflict("这件诉求没有在办理中的流程，无需迁移")
+    target = session.get(ProcessVersion, int(version_id))
+    current = session.get(ProcessVersion, instance.version_id)
+    if target is None or target.process_id != current.process_id:
+        raise NotFound("找不到这个流程的这个版本")
+    if target.version_id == instance.version_id:
+        raise Conflict("这件诉求已经在这个版本上")
+    workflow, parsed, _engine = flow.load(eng, session, instance, case)
+    new_parsed = flow.parsed_version(eng, session, target.version_id)
+    new_specs = new_parsed.spec.task_specs
+    reasons = []
+    for task in workflow.get_tasks():
+        spec = task.task_spec
+        if spec.name.startswith(f"{parsed.spec.name}.") or spec.name in ("Start", "End", "Root"):
+            continue
+        new_spec = new_specs.get(spec.name)
+        label = getattr(spec, "bpmn_name", None) or spec.name
+        if task.state & ACTIVE:
+            if new_spec is None:
+                reasons.append(f"当前环节“{label}”（{spec.name}）在新版本中不存在")
+            elif type(new_spec) is not type(spec):
+                reasons.append(f"当前环节“{label}”在新版本中换成了另一种元素（{type(new_spec).__name__}）")
+            elif spec.name in parsed.human_tasks and spec.name in new_parsed.human_tasks:
+                old_human, new_human = parsed.human_tasks[spec.name], new_parsed.human_tasks[spec.name]
+                if old_human.role != new_human.role:
+                    reasons.append(f"当前环节“{label}”在新版本中换了办理角色，已分派的待办会错位")
+        elif task.state & (TaskState.COMPLETED | TaskState.CANCELLED) and new_spec is None:
+            reasons.append(f"已走过的环节“{label}”（{spec.name}）在新版本中被删除，引擎无法恢复这段历史")
+    if not reasons:
+        try:
+            runtime.loads(runtime.dumps(workflow), lambda _key: new_parsed, _engine)
+        except Exception as exc:  # noqa: BLE001 - the engine's own check, reported as a reason
+            reasons.append(f"引擎无法在新版本上恢复这件诉求：{exc}")
+    return case, instance, workflow, sorted(set(reasons), key=reasons.index)
+
+
+def migrate_case(eng, actor: Actor, case_id: int, version_id: int) -> dict:
+    """Move a running case to a newer version when the check says it is safe. :raises Conflict: with the reasons."""
+    require_role(actor, *DESIGNERS)
+    with eng.db.transaction() as session:
+        case, instance, workflow, reasons = _migration_plan(eng, session, case_id, version_id)
+        if reasons:
+            raise Conflict("不能迁移：" + "；".join(reasons), reasons=reasons)
+        old_version = instance.version_id
+        new_parsed = flow.parsed_version(eng, session, int(version_id))
+        engine = flow.script_engine(eng, session, case)
+        moved = runtime.loads(runtime.dumps(workflow), lambda _key: new_parsed, engine)
+        instance.version_id = int(version_id)
+        events = flow.run_engine(eng, moved)
+        record_event(
+            session,
+            eng,
+            case_id=case.case_id,
+            round_no=instance.round_no,
+            kind="migrated",
+            title=f"流程版本迁移：#{old_version} → #{version_id}",
+            actor=actor,
+            data={"from": old_version, "to": int(version_id)},
+        )
+        versions.audit(
+            session,
+            eng,
+            kind="process",
+            key=new_parsed.process_id,
+            action="migrate_case",
+            summary=f"诉求 {case.case_no} 从版本 #{old_version} 迁移到 #{version_id}",
+            actor=actor,
+            before=old_version,
+            after=int(version_id),
+            data={"case_id": case.case_id},
+        )
+        flow.settle(eng, session, case, instance, moved, new_parsed, engine, actor, events)
+        return {"case_id": case.case_id, "from_version": old_version, "to_version": int(version_id)}
+
+
+# ------------------------------------------------------------------------------------------------ case diagram
+
+
+def case_diagram(eng, actor: Actor, case_id: int) -> dict:
+    """The diagram the case's current (or last) round runs on, its completed path, current tasks and the events
+    recorded on each element. Whoever may see the case page may see this."""
+    with eng.db.read() as session:
+        case = session.get(Case, int(case_id))
+        if case is None:
+            raise NotFound("找不到这件诉求")
+        can_see_case(session, actor, case, raise_error=True)
+        instance = session.scalars(
+            select(WorkflowInstance)
+            .where(WorkflowInstance.case_id == case.case_id)
+            .order_by(WorkflowInstance.round_no.desc())
+            .limit(1)
+        ).first()
+        if instance is None:
+            raise NotFound("这件诉求还没有流程")
+        version = session.get(ProcessVersion, instance.version_id)
+        workflow, parsed, _engine = flow.load(eng, session, instance, case)
+        completed, current = set(), set()
+        for task in workflow.get_tasks():
+            name = task.task_spec.name
+            if task.state & TaskState.COMPLETED:
+                completed.add(name)
+            elif task.state & (TaskState.READY | TaskState.STARTED):
+                current.add(name)
+            elif task.state & TaskState.WAITING and not name.startswith(parsed.spec.name):
+                current.add(name)
+        known = _elements(version.bpmn_xml)
+        for flow_id, facts in known.items():
+            if facts["type"] == "sequenceFlow" and facts.get("sourceRef") in completed:
+                target = facts.get("targetRef")
+                if target in completed or target in current:
+                    completed.add(flow_id)
+        events = session.scalars(
+            select(CaseEvent)
+            .where(
+                CaseEvent.case_id == case.case_id,
+                CaseEvent.round_no == instance.round_no,
+                CaseEvent.task_name.is_not(None),
+            )
+            .order_by(CaseEvent.event_id)
+        ).all()
+        by_element: dict[str, list] = {}
+        for event in events:
+            by_element.setdefault(event.task_name, []).append(
+                {"at": event.at, "title": event.title, "actor": event.actor_name or "系统"}
+            )
+        return {
+            "case_id": case.case_id,
+            "round_no": instance.round_no,
+            "version_id": version.version_id,
+            "xml": version.bpmn_xml,
+            "completed": sorted(i for i in completed if i in known),
+            "current": sorted(i for i in current if i in known),
+            "events": by_element,
+        }

@@ -1,0 +1,83 @@
+"""Which version of a process or rule table is live, and the audit of every change to it.
+
+Versions are immutable rows (process_version, rule_version). The live one is named in active_version; without a
+pointer the newest row is live (databases deployed before pointers existed). Deploying content that an earlier
+version already has makes that version live again instead of storing a copy, so a rollback is a pointer move.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.models import ActiveVersion
+from engine.models import DesignAudit
+from engine.models import ProcessVersion
+from engine.models import RuleVersion
+
+_MODELS = {
+    "process": (ProcessVersion, ProcessVersion.version_id, ProcessVersion.process_id),
+    "rules": (RuleVersion, RuleVersion.rule_version_id, RuleVersion.decision_id),
+}
+
+
+def active_version(session: Session, kind: str, key: str):
+    """The live ProcessVersion ("process") or RuleVersion ("rules") for this key, or None if never deployed."""
+    model, id_column, key_column = _MODELS[kind]
+    pointer = session.get(ActiveVersion, (kind, key))
+    if pointer is not None:
+        version = session.get(model, pointer.version_id)
+        if version is not None:
+            return version
+    return session.scalars(select(model).where(key_column == key).order_by(id_column.desc()).limit(1)).first()
+
+
+def active_version_id(session: Session, kind: str, key: str) -> int | None:
+    version = active_version(session, kind, key)
+    if version is None:
+        return None
+    return version.version_id if kind == "process" else version.rule_version_id
+
+
+def activate(session: Session, eng, kind: str, key: str, version_id: int, user_id: int | None) -> None:
+    pointer = session.get(ActiveVersion, (kind, key))
+    if pointer is None:
+        session.add(
+            ActiveVersion(
+                kind=kind, key=key, version_id=version_id, activated_at=eng.now(), activated_by=user_id
+            )
+        )
+    else:
+        pointer.version_id = version_id
+        pointer.activated_at = eng.now()
+        pointer.activated_by = user_id
+
+
+def audit(
+    session: Session,
+    eng,
+    *,
+    kind: str,
+    key: str,
+    action: str,
+    summary: str,
+    actor=None,
+    before: int | None = None,
+    after: int | None = None,
+    data: dict | None = None,
+) -> DesignAudit:
+    """Append one design change (never updated afterwards). `actor` is a services Actor or None (the system)."""
+    row = DesignAudit(
+        at=eng.now(),
+        actor_id=actor.user_id if actor else None,
+        actor_name=actor.display_name if actor else None,
+        kind=kind,
+        key=key,
+        action=action,
+        summary=summary[:500],
+        before_version=before,
+        after_version=after,
+        data=data,
+    )
+    session.add(row)
+    return row
