@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import api
     from web import auth
     from web import cases
+    from web import design
     from web import enterprises
     from web import errors
     from web import i18n
@@ -50,7 +51,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     i18n.init_app(app)
     errors.init_app(app)
     notifications.init_app(app)
-    for module in (auth, tasks, cases, enterprises, notifications, admin, api):
+    for module in (auth, tasks, cases, enterprises, notifications, design, admin, api):
         app.register_blueprint(module.bp)
     return app
 

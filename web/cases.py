@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -139,6 +140,23 @@ def detail(case_id: int):
         lang=ui_lang(),
         describe=lambda data: describe_data(data or {}, lang=ui_lang(), units=units),
     )
+
+
+@bp.get("/cases/<int:case_id>/diagram.json")
+@login_required
+def diagram(case_id: int):
+    """The case's diagram with its completed path, current tasks and each element's events (case page viewer)."""
+    from engine import versions
+    from engine.services import design as design_service
+
+    result = design_service.case_diagram(eng(), actor(), case_id)
+    if actor().has_role(*design_service.DESIGNERS):
+        with eng().db.read() as session:
+            live = versions.active_version_id(session, "process", "case_handling")
+        if live != result["version_id"]:
+            result["migrate_url"] = url_for("design.migrate", case_id=case_id, to=live)
+            result["live_version_id"] = live
+    return jsonify(result)
 
 
 @bp.get("/attachments/<int:attachment_id>")

@@ -1,0 +1,111 @@
+"""Designer pages and their JSON endpoints: library, modeler, validate/deploy, import/export, diff, rollback,
+migration, the case diagram; and who may use them."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from engine.specs import PROCESSES_DIR
+from tests.helpers import add_review_step
+
+BPMN = (PROCESSES_DIR / "case_handling.bpmn").read_text("utf-8")
+
+
+@pytest.mark.parametrize("user", ["dispatcher", "handler_power", "registrar", "manager"])
+def test_only_designers_reach_the_modeler(client, auth, user):
+    auth.login(user)
+    assert client.get("/design/processes/case_handling/edit").status_code == 403
+    assert client.post("/design/validate", json={"xml": BPMN}).status_code == 403
+    assert client.post("/design/processes/case_handling/deploy", json={"xml": BPMN}).status_code == 403
+
+
+def test_library_modeler_validate_and_deploy(client, auth, journey):
+    journey.register()
+    auth.login("designer")
+    library = client.get("/design/")
+    assert library.status_code == 200 and "企业诉求办理" in library.text and "在用" in library.text
+    modeler = client.get("/design/processes/case_handling/edit")
+    assert modeler.status_code == 200 and "dist/modeler.js" in modeler.text and "modeler-data" in modeler.text
+    checked = client.post("/design/validate", json={"xml": BPMN.replace('value="feedback"', 'value="x"')})
+    assert checked.status_code == 200 and not checked.json["ok"]
+    assert checked.json["problems"][0]["element_id"] == "handle"
+    bad = client.post("/design/validate", data="not json", content_type="text/plain")
+    assert bad.status_code == 422
+    refused = client.post(
+        "/design/processes/case_handling/deploy", json={"xml": BPMN.replace('value="feedback"', 'value="x"')}
+    )
+    assert refused.status_code == 422 and refused.json["problems"][0]["element_id"] == "handle"
+    draft = client.post("/design/processes/case_handling/draft", json={"xml": add_review_step(BPMN)})
+    assert draft.status_code == 200
+    assert "有未部署的草稿" in client.get("/design/").text
+    deployed = client.post(
+        "/design/processes/case_handling/deploy", json={"xml": add_review_step(BPMN), "comment": "增加复核"}
+    )
+    assert deployed.status_code == 200 and deployed.json["changed"]
+    new = deployed.json["version_id"]
+    export = client.get(f"/design/versions/{new}.bpmn")
+    assert export.status_code == 200 and 'id="review"' in export.text
+    assert "attachment" in export.headers["Content-Disposition"]
+    assert client.get(f"/design/versions/{new}").status_code == 200
+    diff = client.get(f"/design/diff?old={new - 1}&new={new}")
+    assert diff.status_code == 200 and "review" in diff.text and "flow_verify_pass" in diff.text
+    assert client.get("/design/diff?old=x&new=1").status_code == 422
+    assert client.get("/design/versions/99999").status_code == 404
+
+
+def test_import_page_reports_each_problem(client, auth):
+    auth.login("designer")
+    assert client.get("/design/import").status_code == 200
+    xxe = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'
+    response = client.post(
+        "/design/import", data={"file": (io.BytesIO(xxe), "evil.bpmn")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422 and "DOCTYPE" in response.text
+    broken = BPMN.replace('value="feedback"', 'value="nope"').encode()
+    response = client.post(
+        "/design/import", data={"file": (io.BytesIO(broken), "a.bpmn")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422 and "<code>handle</code>" in response.text
+    huge = b"<a>" + b"x" * (3 * 1024 * 1024) + b"</a>"
+    response = client.post(
+        "/design/import", data={"file": (io.BytesIO(huge), "big.bpmn")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422 and "2 MB" in response.text
+    good = add_review_step(BPMN).encode()
+    response = client.post(
+        "/design/import", data={"file": (io.BytesIO(good), "new.bpmn")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 302
+
+
+def test_case_diagram_and_migration_pages(client, auth, journey):
+    case_id = journey.register()["case_id"]
+    journey.dispatch(case_id)
+    auth.login("dispatcher")
+    diagram = client.get(f"/cases/{case_id}/diagram.json")
+    assert diagram.status_code == 200 and "sign_for" in diagram.json["current"]
+    assert "migrate_url" not in diagram.json
+    auth.login("handler_market")
+    assert client.get(f"/cases/{case_id}/diagram.json").status_code == 403
+    auth.login("designer")
+    new = client.post("/design/processes/case_handling/deploy", json={"xml": add_review_step(BPMN)}).json[
+        "version_id"
+    ]
+    diagram = client.get(f"/cases/{case_id}/diagram.json").json
+    assert diagram["migrate_url"].endswith(f"to={new}")
+    check = client.get(diagram["migrate_url"])
+    assert check.status_code == 200 and "可以安全迁移" in check.text
+    moved = client.post(f"/design/cases/{case_id}/migrate", data={"to": str(new)})
+    assert moved.status_code == 302
+    assert client.get(f"/cases/{case_id}/diagram.json").json["version_id"] == new
+
+
+def test_rollback_from_the_version_page(client, auth, journey):
+    auth.login("designer")
+    first = client.post("/design/processes/case_handling/deploy", json={"xml": BPMN}).json["version_id"]
+    client.post("/design/processes/case_handling/deploy", json={"xml": add_review_step(BPMN)})
+    response = client.post(f"/design/versions/{first}/rollback", data={"comment": "暂停复核"})
+    assert response.status_code == 302
+    assert f"#{first}" in client.get("/design/").text
