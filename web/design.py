@@ -132,7 +132,10 @@ def import_file():
     problems, message = [], None
     if request.method == "POST":
         upload = request.files.get("file")
-        data = upload.read(MAX_UPLOAD + 1) if upload else b""
+        data = b""
+        if upload:
+            with upload.stream:  # big uploads are spooled to a temporary file: close it
+                data = upload.read(MAX_UPLOAD + 1)
         if not upload or not upload.filename:
             message = _("请选择要导入的 .bpmn 文件")
         elif len(data) > MAX_UPLOAD:

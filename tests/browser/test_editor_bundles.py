@@ -117,7 +117,10 @@ def node(root: ET.Element, element_id: str) -> ET.Element:
 
 
 def spiff_properties(task: ET.Element) -> dict[str, str]:
-    return {p.get("name"): p.get("value") for p in task.iterfind(f"bpmn:extensionElements/{SPIFF}properties/{SPIFF}property", NS)}
+    return {
+        p.get("name"): p.get("value")
+        for p in task.iterfind(f"bpmn:extensionElements/{SPIFF}properties/{SPIFF}property", NS)
+    }
 
 
 def called_decision(task: ET.Element) -> str | None:
@@ -126,7 +129,11 @@ def called_decision(task: ET.Element) -> str | None:
 
 
 def spiff_elements(root: ET.Element) -> list[tuple]:
-    return [(e.tag, sorted(e.attrib.items()), (e.text or "").strip()) for e in root.iter() if e.tag.startswith(SPIFF)]
+    return [
+        (e.tag, sorted(e.attrib.items()), (e.text or "").strip())
+        for e in root.iter()
+        if e.tag.startswith(SPIFF)
+    ]
 
 
 # --- modeler ----------------------------------------------------------------------------------------
@@ -177,7 +184,9 @@ def test_modeler_round_trips_spiffworkflow_extensions(page):
     for script_task in source.iterfind(".//bpmn:scriptTask", NS):
         again = node(root, script_task.get("id"))
         assert again.get("scriptFormat") == "python"
-        assert again.findtext("bpmn:script", namespaces=NS) == script_task.findtext("bpmn:script", namespaces=NS)
+        assert again.findtext("bpmn:script", namespaces=NS) == script_task.findtext(
+            "bpmn:script", namespaces=NS
+        )
     for flow in source.iterfind(".//bpmn:sequenceFlow", NS):
         condition = flow.findtext("bpmn:conditionExpression", namespaces=NS)
         assert node(root, flow.get("id")).findtext("bpmn:conditionExpression", namespaces=NS) == condition
@@ -248,15 +257,29 @@ def test_modeler_pins_problems_on_their_elements(page):
 
 def test_modeler_in_english_is_untranslated(page):
     open_modeler(page, lang="en")
-    assert page.locator('.djs-palette .entry[data-action="create.task"]').get_attribute("aria-label") == "Create task"
+    assert (
+        page.locator('.djs-palette .entry[data-action="create.task"]').get_attribute("aria-label")
+        == "Create task"
+    )
     select(page, "triage")
     assert page.locator(".bio-properties-panel-group-header", has_text="Case handling").count() == 1
 
 
 # --- viewer -----------------------------------------------------------------------------------------
 
-COMPLETED = ["start", "gw_round", "triage", "gw_tier", "gw_merge_dispatch", "dispatch", "gw_leader",
-             "gw_merge_sign", "supervision_rules", "set_sign_limit", "sign_for"]
+COMPLETED = [
+    "start",
+    "gw_round",
+    "triage",
+    "gw_tier",
+    "gw_merge_dispatch",
+    "dispatch",
+    "gw_leader",
+    "gw_merge_sign",
+    "supervision_rules",
+    "set_sign_limit",
+    "sign_for",
+]
 
 
 def test_viewer_highlights_progress_and_reports_clicks(page, screenshot):
@@ -339,12 +362,21 @@ def test_dmn_editor_edits_the_triage_table_in_chinese(page, screenshot):
 
     def columns(tree):
         inputs = [
-            (i.get("id"), i.get("label"), i.find("dmn:inputExpression", NS).get("typeRef"),
-             i.findtext("dmn:inputValues/dmn:text", namespaces=NS))
+            (
+                i.get("id"),
+                i.get("label"),
+                i.find("dmn:inputExpression", NS).get("typeRef"),
+                i.findtext("dmn:inputValues/dmn:text", namespaces=NS),
+            )
             for i in tree.iterfind(".//dmn:input", NS)
         ]
         outputs = [
-            (o.get("id"), o.get("name"), o.get("typeRef"), o.findtext("dmn:outputValues/dmn:text", namespaces=NS))
+            (
+                o.get("id"),
+                o.get("name"),
+                o.get("typeRef"),
+                o.findtext("dmn:outputValues/dmn:text", namespaces=NS),
+            )
             for o in tree.iterfind(".//dmn:output", NS)
         ]
         return inputs, outputs
