@@ -106,6 +106,15 @@ def select(page, element_id: str) -> None:
     assert page.evaluate("(id) => window.modeler.selectElement(id)", element_id)
 
 
+def edit_text(page, entry_id: str, value: str) -> None:
+    """Types into a debounced panel field and waits until the change reached the command stack."""
+    before = page.evaluate("window.changes")
+    field = page.locator(f"#bio-properties-panel-{entry_id}")
+    field.fill(value)
+    field.blur()
+    page.wait_for_function("(n) => window.changes > n", arg=before)
+
+
 def exported(page) -> ET.Element:
     return ET.fromstring(page.evaluate("window.modeler.getXML()").encode("utf-8"))
 
@@ -211,8 +220,7 @@ def test_modeler_panel_creates_and_removes_extensions_on_new_elements(page):
     select(page, "new_user_task")
     open_group(page, "办理设置")
     page.locator("#bio-properties-panel-jienanFormKey").select_option("verify")
-    page.locator("#bio-properties-panel-jienanCaseStatus").fill("verifying")
-    page.locator("#bio-properties-panel-jienanCaseStatus").blur()
+    edit_text(page, "jienanCaseStatus", "verifying")
     select(page, "new_rule_task")
     open_group(page, "办理设置")
     page.locator("#bio-properties-panel-jienanCalledDecision").select_option("supervision")
@@ -224,12 +232,38 @@ def test_modeler_panel_creates_and_removes_extensions_on_new_elements(page):
     select(page, "new_user_task")
     open_group(page, "办理设置")
     page.locator("#bio-properties-panel-jienanFormKey").select_option("")
-    page.locator("#bio-properties-panel-jienanCaseStatus").fill("")
-    page.locator("#bio-properties-panel-jienanCaseStatus").blur()
+    edit_text(page, "jienanCaseStatus", "")
     assert node(exported(page), "new_user_task").find("bpmn:extensionElements", NS) is None
 
     page.evaluate("window.modeler.bpmnjs.get('commandStack').undo()")
     assert spiff_properties(node(exported(page), "new_user_task")) == {"caseStatus": "verifying"}
+
+
+def test_modeler_panel_edits_scripts_conditions_and_timers(page):
+    open_modeler(page)
+    select(page, "to_department")
+    open_group(page, "办理设置")
+    edit_text(page, "jienanScript", 'tier = "department"\nrecord("转部门办", "escalation")')
+    select(page, "flow_reopen_round")
+    open_group(page, "办理设置")
+    edit_text(page, "jienanCondition", "round_no > 2")
+    select(page, "timer_on_site")
+    open_group(page, "定时器")
+    assert page.locator("#bio-properties-panel-timerEventDefinitionType").input_value() == "timeDate"
+    edit_text(page, "timerEventDefinitionValue", "working_days_after(now_iso(), 2)")
+
+    root = exported(page)
+    script_task = node(root, "to_department")
+    assert (
+        script_task.findtext("bpmn:script", namespaces=NS)
+        == 'tier = "department"\nrecord("转部门办", "escalation")'
+    )
+    assert script_task.get("scriptFormat") == "python"
+    assert (
+        node(root, "flow_reopen_round").findtext("bpmn:conditionExpression", namespaces=NS) == "round_no > 2"
+    )
+    timer = node(root, "timer_on_site").find("bpmn:timerEventDefinition/bpmn:timeDate", NS)
+    assert timer.text == "working_days_after(now_iso(), 2)"
 
 
 def test_modeler_pins_problems_on_their_elements(page):
