@@ -45,13 +45,14 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import errors
     from web import i18n
     from web import notifications
+    from web import rules
     from web import tasks
 
     auth.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     notifications.init_app(app)
-    for module in (auth, tasks, cases, enterprises, notifications, design, admin, api):
+    for module in (auth, tasks, cases, enterprises, notifications, design, rules, admin, api):
         app.register_blueprint(module.bp)
     return app
 

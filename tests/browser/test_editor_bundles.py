@@ -73,7 +73,7 @@ def screenshot(artifacts_dir):
     return take
 
 
-def open_modeler(page, lang: str = "zh", xml: str | None = None) -> None:
+def open_modeler(page, lang: str = "zh", signals: list | None = None) -> None:
     page.goto((HARNESS / "modeler.html").as_uri())
     page.evaluate(
         """async ([xml, options]) => {
@@ -84,8 +84,8 @@ def open_modeler(page, lang: str = "zh", xml: str | None = None) -> None:
           await window.modeler.ready;
         }""",
         [
-            xml or (ROOT / "processes" / "case_handling.bpmn").read_text(encoding="utf-8"),
-            {"lang": lang, "forms": forms(), "decisions": decisions()},
+            (ROOT / "processes" / "case_handling.bpmn").read_text(encoding="utf-8"),
+            {"lang": lang, "forms": forms(), "decisions": decisions(), "signals": signals or []},
         ],
     )
 
@@ -264,6 +264,21 @@ def test_modeler_panel_edits_scripts_conditions_and_timers(page):
     )
     timer = node(root, "timer_on_site").find("bpmn:timerEventDefinition/bpmn:timeDate", NS)
     assert timer.text == "working_days_after(now_iso(), 2)"
+
+
+def test_modeler_offers_the_engines_signals(page):
+    open_modeler(page, signals=[{"id": "signal_case_withdrawn", "name": "诉求撤回"}])
+    select(page, "signal_escalate")
+    open_group(page, "信号")
+    signal_ref = page.locator("#bio-properties-panel-signalRef")
+    assert signal_ref.input_value() == "signal_overdue_escalation"
+    signal_ref.select_option("signal_case_withdrawn")
+
+    root = exported(page)
+    signal = root.find("bpmn:signal[@id='signal_case_withdrawn']", NS)
+    assert signal is not None and signal.get("name") == "诉求撤回"
+    definition = node(root, "signal_escalate").find("bpmn:signalEventDefinition", NS)
+    assert definition.get("signalRef") == "signal_case_withdrawn"
 
 
 def test_modeler_pins_problems_on_their_elements(page):
