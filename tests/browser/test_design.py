@@ -1,0 +1,148 @@
+"""Designers and managers change the system in the browser: a rule table edited in dmn-js and published with
+its examples passing; an invalid diagram shows its errors on the elements and does not deploy; a designer adds a
+step in the modeler and deploys it, new cases take it while a running case stays on its version."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from engine.models import ProcessVersion
+from engine.models import WorkflowInstance
+
+
+def _versions(eng):
+    with eng.db.read() as session:
+        return session.scalar(select(func.count()).select_from(ProcessVersion))
+
+
+def _instance_version(eng, case_id):
+    with eng.db.read() as session:
+        return session.scalars(
+            select(WorkflowInstance.version_id).where(WorkflowInstance.case_id == case_id)
+        ).first()
+
+
+def _edit_cell(page, element_id: str, text: str) -> None:
+    """Replace the text of a dmn-js decision-table cell as a user does: click, select all, type."""
+    cell = page.locator(f'td[data-element-id="{element_id}"]')
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.keyboard.press("Escape")
+
+
+def test_manager_changes_a_categorys_tier_and_the_next_case_gets_it(eng, page_as, shot, journey):
+    manager = page_as("manager")
+    manager.set_viewport_size({"width": 1400, "height": 1000})
+    manager.goto("/rules/triage")
+    manager.wait_for_selector('td[data-element-id="rule_complex_category_tier"]')
+    # Keep an example first: 重大 → 市领导办 must stay true after the change.
+    manager.select_option("#in-urgency", "重大")
+    manager.click("#try-form button[type=submit]")
+    manager.wait_for_selector("#try-result .fw-semibold")
+    assert "city_leader" in manager.locator("#try-result").inner_text()
+    manager.once("dialog", lambda dialog: dialog.accept("重大问题市领导办"))
+    manager.click("#btn-keep")
+    manager.wait_for_selector("[data-example]")
+    # 用地/融资/政策兑现 (rule 5) now go to the city leader with 20 working days.
+    _edit_cell(manager, "rule_complex_category_tier", '"city_leader"')
+    _edit_cell(manager, "rule_complex_category_days", "20")
+    manager.select_option("#in-urgency", "一般")
+    manager.select_option("#in-category", "用地")
+    manager.click("#try-form button[type=submit]")
+    manager.wait_for_function("document.querySelector('#try-result').innerText.includes('20')")
+    manager.click("#btn-check")
+    manager.wait_for_selector(".jn-example-result.text-success")
+    manager.click("#btn-preview")
+    manager.wait_for_selector("#preview .fw-semibold")
+    manager.fill("#comment", "用地、融资、政策兑现类问题改由市领导协调")
+    manager.click("#btn-publish")
+    manager.wait_for_function("document.querySelector('#status').innerText.includes('已发布版本')")
+    shot(manager, "01-published")
+    case_id = journey.register(category="用地", urgency="一般")["case_id"]
+    page = journey.case(case_id)
+    assert page["tier"] == "city_leader" and page["time_limit_days"] == 20
+
+
+def test_invalid_diagram_shows_errors_on_the_elements_and_does_not_deploy(eng, page_as, shot):
+    designer = page_as("designer")
+    designer.set_viewport_size({"width": 1400, "height": 900})
+    designer.goto("/design/processes/case_handling/edit")
+    designer.wait_for_selector('[data-element-id="dispatch"]')
+    before = _versions(eng)
+    designer.evaluate("window.jienanModeler.selectElement('count_return')")
+    designer.locator("#properties .bio-properties-panel-group-header", has_text="办理设置").click()
+    script = designer.locator("#properties textarea:visible").first
+    script.wait_for()
+    script.fill("import os\nreturns_count = returns_count + 1")
+    designer.click("#btn-deploy")
+    designer.wait_for_selector("#problems:not(.d-none)")
+    assert "count_return" in designer.locator("#problems").inner_text()
+    assert designer.locator('[data-element-id="count_return"].jienan-problem').count() == 1
+    assert designer.locator(".jienan-problem-badge").count() >= 1
+    shot(designer, "01-errors-on-elements")
+    assert _versions(eng) == before
+
+
+def _screen_point(page, x: float, y: float) -> tuple[float, float]:
+    """Where diagram coordinate (x, y) is on the screen now."""
+    return tuple(
+        page.evaluate(
+            """([x, y]) => {
+                const canvas = window.jienanModeler.bpmnjs.get("canvas");
+                const box = canvas.viewbox();
+                const rect = canvas.getContainer().getBoundingClientRect();
+                return [rect.left + (x - box.x) * box.scale, rect.top + (y - box.y) * box.scale];
+            }""",
+            [x, y],
+        )
+    )
+
+
+def test_designer_adds_a_step_and_deploys_new_cases_take_it_running_cases_stay(eng, page_as, shot, journey):
+    running = journey.register()["case_id"]
+    journey.dispatch(running)
+    old_version = _instance_version(eng, running)
+
+    designer = page_as("designer")
+    designer.set_viewport_size({"width": 1400, "height": 900})
+    designer.goto("/design/processes/case_handling/edit")
+    designer.wait_for_selector('[data-element-id="dispatch"]')
+    # Bring the verified → revisit flow into view and drop a new task onto its long horizontal stretch.
+    designer.evaluate("window.jienanModeler.selectElement('flow_verify_pass')")
+    designer.keyboard.press("Escape")
+    designer.click('.djs-palette [data-action="create.task"]')
+    x, y = _screen_point(designer, 3240, 160)
+    designer.mouse.move(x - 40, y - 40)
+    designer.mouse.move(x, y, steps=5)
+    designer.mouse.click(x, y)
+    new_task = designer.evaluate("window.jienanModeler.bpmnjs.get('selection').get()[0].id")
+    assert re.match(r"Activity_", new_task)
+    # Make it a user task (the wrench), name it, pick its form in the properties panel.
+    designer.click('.djs-context-pad [data-action="replace"]')
+    designer.click('.djs-popup [data-id="replace-with-user-task"]')
+    new_task = designer.evaluate("window.jienanModeler.bpmnjs.get('selection').get()[0].id")
+    designer.locator("#properties .bio-properties-panel-group-header", has_text="基本信息").click()
+    designer.fill("#properties #bio-properties-panel-name", "复核")
+    designer.locator("#properties .bio-properties-panel-group-header", has_text="办理设置").click()
+    form_select = designer.locator("#properties select:visible").first
+    form_select.select_option("verify")
+    shot(designer, "01-new-step")
+    designer.fill("#deploy-comment", "审核通过后由助企干部复核")
+    designer.click("#btn-deploy")
+    designer.wait_for_function("document.querySelector('#status').innerText.includes('已部署为版本')")
+    shot(designer, "02-deployed")
+
+    fresh = journey.register()["case_id"]
+    new_version = _instance_version(eng, fresh)
+    assert new_version != old_version and _instance_version(eng, running) == old_version
+    journey.handle_to_revisit(running)
+    assert journey.case(running)["status"] == "revisiting"  # the old version: verify → revisit
+    journey.dispatch(fresh)
+    journey.handle_to_revisit(fresh)
+    assert journey.case(fresh)["status"] != "revisiting"  # the new version: verify → 复核
+    step = journey.task("registrar", fresh)
+    assert step["task_name"] == new_task and step["title"] == "复核"
