@@ -290,12 +290,23 @@ def check(eng, actor: Actor, decision_id: str, xml) -> dict:
         document, table = _table(_xml(xml), decision_id)
         check_document(document)
     except RuleError as exc:
-        return {"ok": False, "message": exc.message, "problems": exc.problems, "examples": []}
+        return {"ok": False, "message": exc.message, "problems": exc.problems, "examples": [], "warnings": []}
+    static = table.check()
+    overlaps = [p for p in static if p.get("kind") == "overlap"]
+    warnings = [p for p in static if p.get("kind") != "overlap"]  # gaps: inputs no rule covers
+    if overlaps:
+        return {
+            "ok": False,
+            "message": f"规则重叠：{overlaps[0]['message']}",
+            "problems": overlaps,
+            "examples": [],
+            "warnings": warnings,
+        }
     with eng.db.read() as session:
         examples = run_examples(table, _examples(session, decision_id))
     failed = [e for e in examples if not e["passed"]]
     message = f"{len(failed)} 个样例未通过：{failed[0]['label']}" if failed else ""
-    return {"ok": not failed, "message": message, "problems": [], "examples": examples}
+    return {"ok": not failed, "message": message, "problems": [], "examples": examples, "warnings": warnings}
 
 
 def preview(eng, actor: Actor, decision_id: str, xml) -> dict:

@@ -121,3 +121,11 @@ def test_drafts_and_permissions(eng, actors):
     for user in ("dispatcher", "handler_power", "designer"):
         with pytest.raises(PermissionDenied):
             rules_admin.publish(eng, actors(user), "triage", TRIAGE)
+
+
+def test_an_overlap_under_unique_is_refused_naming_the_rules(eng, actors):
+    unique = TRIAGE.replace('hitPolicy="FIRST"', 'hitPolicy="UNIQUE"', 1)
+    checked = rules_admin.check(eng, actors("manager"), "triage", unique)
+    assert not checked["ok"] and "重叠" in checked["message"] and "规则 1" in checked["message"]
+    with pytest.raises(RuleError):
+        rules_admin.publish(eng, actors("manager"), "triage", unique)

@@ -23,11 +23,17 @@ def test_rule_pages_and_endpoints(client, auth, journey):
     assert index.status_code == 200 and "诉求分级分类" in index.text and "督办规则" in index.text
     editor = client.get("/rules/triage")
     assert editor.status_code == 200 and "dist/dmn.js" in editor.text and "试算" in editor.text
-    tried = client.post("/rules/triage/try", json={"xml": TRIAGE, "inputs": {"urgency": "重大", "category": "其他"}})
+    tried = client.post(
+        "/rules/triage/try", json={"xml": TRIAGE, "inputs": {"urgency": "重大", "category": "其他"}}
+    )
     assert tried.status_code == 200 and tried.json["outputs"]["tier"] == "city_leader"
     example = client.post(
         "/rules/triage/examples",
-        json={"label": "重大问题", "inputs": {"urgency": "重大", "category": "其他"}, "expected": {"tier": "city_leader"}},
+        json={
+            "label": "重大问题",
+            "inputs": {"urgency": "重大", "category": "其他"},
+            "expected": {"tier": "city_leader"},
+        },
     )
     assert example.status_code == 200
     bad_example = client.post("/rules/triage/examples", json={"label": "", "inputs": {}, "expected": {}})
