@@ -11,6 +11,20 @@ import spiffworkflow from "./spiffworkflow-moddle.json";
 
 const PROBLEM = "jienan-problem";
 
+/** Resolves after the next frame (or 100 ms where frames are throttled). The properties panel
+ * subscribes to selection changes in Preact effects, which run then; without waiting, a
+ * selectElement() right after an import would be missed by the panel. */
+function afterPaint() {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      setTimeout(resolve, 0);
+    };
+    const timer = setTimeout(done, 100);
+    requestAnimationFrame(done);
+  });
+}
+
 /**
  * Mounts the modeler with its properties panel.
  *
@@ -52,6 +66,7 @@ function mount(canvasEl, propertiesEl, options = {}) {
     const result = await modeler.importXML(xml);
     pinned = [];
     readableZoom(canvas, [], 80);
+    await afterPaint();
     return { warnings: result.warnings };
   }
 

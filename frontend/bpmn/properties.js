@@ -1,7 +1,8 @@
 // The "办理设置" (Jienan) group of the properties panel: what our engine reads beyond plain BPMN.
 // The standard BPMN provider stays in charge of name, ID, documentation, timers, signals and the
 // like; this provider only adds what it lacks (SpiffWorkflow extensions, script bodies, conditions)
-// and swaps the timer value field for one that explains our Python expressions.
+// and swaps two standard fields: the timer value (our engine evaluates it as Python) and, when the
+// page passes the engine's signals, the signal select (so it offers them).
 import {
   Group,
   SelectEntry,
