@@ -56,19 +56,22 @@ def _decision_ids(session) -> set[str]:
     return set(session.scalars(select(RuleVersion.decision_id).distinct()))
 
 
-def decision_choices(eng) -> list[dict]:
+def _decision_name(session, decision_id: str) -> str:
     from engine.rules import parse_dmn
 
+    version = versions.active_version(session, "rules", decision_id)
+    try:
+        return parse_dmn(version.dmn_xml).decisions[decision_id].name or decision_id
+    except Exception:  # noqa: BLE001 - a broken old version still has an id to show
+        return decision_id
+
+
+def decision_choices(eng) -> list[dict]:
     with eng.db.read() as session:
-        result = []
-        for decision_id in sorted(_decision_ids(session)):
-            version = versions.active_version(session, "rules", decision_id)
-            try:
-                name = parse_dmn(version.dmn_xml).decisions[decision_id].name
-            except Exception:  # noqa: BLE001 - a broken old version still has an id to pick
-                name = decision_id
-            result.append({"id": decision_id, "name": name or decision_id})
-        return result
+        return [
+            {"id": decision_id, "name": _decision_name(session, decision_id)}
+            for decision_id in sorted(_decision_ids(session))
+        ]
 
 
 def _check(session, xml) -> CheckResult:
@@ -136,6 +139,7 @@ def library(eng, actor: Actor) -> dict:
             rules.append(
                 {
                     "decision_id": decision_id,
+                    "name": _decision_name(session, decision_id),
                     "versions": [
                         {
                             "version_id": v.rule_version_id,
