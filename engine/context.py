@@ -7,6 +7,7 @@ from pathlib import Path
 
 from engine.clock import Clock
 from engine.db import Database
+from engine.formstore import FormStore
 from engine.rulestore import RuleCache
 from engine.specs import SpecCache
 
@@ -41,6 +42,7 @@ class Engine:
         self.clock = clock or Clock()
         self.specs = SpecCache()
         self.rules = RuleCache()
+        self.forms = FormStore(self.db)
 
     def now(self):
         return self.clock.now()

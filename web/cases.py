@@ -19,7 +19,6 @@ from engine.domain import CHANNELS
 from engine.domain import FIELDS
 from engine.domain import TIERS
 from engine.errors import ValidationFailed
-from engine.forms import load_form
 from engine.services import attachments as attachment_service
 from engine.services import auth as auth_service
 from engine.services import cases as case_service
@@ -64,7 +63,7 @@ def index():
 
 
 def _register_page(values: dict, errors: dict, enterprise_values: dict, mode: str, status: int = 200):
-    form = load_form(case_service.REGISTER_FORM)
+    form = eng().forms.get(case_service.REGISTER_FORM)
     return render_template(
         "cases/new.html",
         form=form,
@@ -82,7 +81,7 @@ def _register_page(values: dict, errors: dict, enterprise_values: dict, mode: st
 @login_required
 def new():
     require_role(actor(), "registrar", "dispatcher")
-    values = load_form(case_service.REGISTER_FORM).defaults({})
+    values = eng().forms.get(case_service.REGISTER_FORM).defaults({})
     if request.args.get("enterprise_id"):
         values["enterprise_id"] = request.args.get("enterprise_id")
     return _register_page(values, {}, {}, "existing")
@@ -92,7 +91,7 @@ def new():
 @login_required
 def create():
     require_role(actor(), "registrar", "dispatcher")
-    form = load_form(case_service.REGISTER_FORM)
+    form = eng().forms.get(case_service.REGISTER_FORM)
     mode = "new" if request.form.get("enterprise_mode") == "new" else "existing"
     new_enterprise = None
     raw = request.form.copy()

@@ -18,9 +18,12 @@ from engine.errors import JienanError
 from engine.errors import SpecError
 from engine.errors import ValidationFailed
 from engine.services import design as design_service
+from engine.services import forms_admin
 from engine.services.common import require_role
 from web.helpers import actor
 from web.helpers import eng
+from web.helpers import form_options
+from web.i18n import ui_lang
 
 bp = Blueprint("design", __name__, url_prefix="/design")
 
@@ -48,7 +51,7 @@ def edit(process_id: str):
     return render_template(
         "design/modeler.html",
         source=source,
-        forms=design_service.form_choices(),
+        forms=design_service.form_choices(eng()),
         decisions=design_service.decision_choices(eng()),
     )
 
@@ -173,3 +176,59 @@ def migrate(case_id: int):
         return redirect(url_for("cases.detail", case_id=case_id))
     check = design_service.migration_check(eng(), actor(), case_id, target)
     return render_template("design/migrate.html", check=check)
+
+
+# ------------------------------------------------------------------------------------------------ forms
+
+
+@bp.get("/forms")
+@login_required
+def forms():
+    return render_template("design/forms.html", forms=forms_admin.list_forms(eng(), actor()))
+
+
+@bp.get("/forms/<key>")
+@login_required
+def form_editor(key: str):
+    return render_template("design/form_editor.html", source=forms_admin.form_source(eng(), actor(), key))
+
+
+def _form_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        raise ValidationFailed(_('请求内容应为 JSON：{"text": "…"}'), {"text": _("缺少表单定义")})
+    return body
+
+
+@bp.post("/forms/<key>/preview")
+@login_required
+def form_preview(key: str):
+    """The form as caseworkers will see it, rendered by the same macro, or every problem in its definition."""
+    require_role(actor(), *forms_admin.DESIGNERS)
+    try:
+        spec = forms_admin.parse_schema(key, _form_body()["text"])
+    except SpecError as exc:
+        return jsonify({"ok": False, "message": exc.message, "problems": exc.problems})
+    html = render_template(
+        "design/form_preview.html", form=spec, lang=ui_lang(), options=form_options(spec, [])
+    )
+    return jsonify({"ok": True, "html": html, "problems": []})
+
+
+@bp.post("/forms/<key>")
+@login_required
+def form_save(key: str):
+    body = _form_body()
+    try:
+        result = forms_admin.save(eng(), actor(), key, body["text"], str(body.get("comment") or ""))
+    except SpecError as exc:
+        return jsonify({"ok": False, "message": exc.message, "problems": exc.problems}), 422
+    return jsonify({"ok": True, **result})
+
+
+@bp.post("/forms/<key>/versions/<int:version_id>/rollback")
+@login_required
+def form_rollback(key: str, version_id: int):
+    forms_admin.rollback(eng(), actor(), key, version_id)
+    flash(_("已恢复表单版本 #%(v)s", v=version_id), "success")
+    return redirect(url_for("design.form_editor", key=key))

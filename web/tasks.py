@@ -13,7 +13,6 @@ from flask_login import login_required
 
 from engine.domain import FLAGS
 from engine.errors import ValidationFailed
-from engine.forms import load_form
 from engine.services import auth as auth_service
 from engine.services import cases as case_service
 from engine.services import tasks as task_service
@@ -47,11 +46,11 @@ def inbox():
 
 
 def _task_page(task: dict, values: dict, errors: dict, status: int = 200):
-    form = load_form(task["form_key"]) if task.get("form_key") else None
+    form = eng().forms.get(task["form_key"]) if task.get("form_key") else None
     case = case_service.get_case(eng(), actor(), task["case_id"])
     options = form_options(form, case["attachments"]) if form else {}
     units = {u["code"]: u["name"] for u in auth_service.list_units(eng())}
-    shown_elsewhere = set(load_form(case_service.REGISTER_FORM).field_names)
+    shown_elsewhere = set(eng().forms.get(case_service.REGISTER_FORM).field_names)
     if form:
         shown_elsewhere.update(form.field_names)
     previous = describe_data(task["data"], exclude=shown_elsewhere, lang=ui_lang(), units=units)
@@ -79,7 +78,7 @@ def show(task_id: str):
 @login_required
 def submit(task_id: str):
     task = task_service.get_task(eng(), actor(), task_id)
-    form = load_form(task["form_key"]) if task.get("form_key") else None
+    form = eng().forms.get(task["form_key"]) if task.get("form_key") else None
     try:
         result = task_service.complete_task(
             eng(),

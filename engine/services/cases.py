@@ -17,7 +17,6 @@ from engine.domain import TIERS
 from engine.errors import NotFound
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
-from engine.forms import load_form
 from engine.models import Attachment
 from engine.models import Case
 from engine.models import CaseEvent
@@ -84,7 +83,7 @@ def register_case(
     :raises ValidationFailed: bad fields (nothing saved). :raises PermissionDenied: not a registrar.
     """
     require_role(actor, "registrar", "dispatcher")
-    form = load_form(REGISTER_FORM)
+    form = eng.forms.get(REGISTER_FORM)
     uploads = uploads or []
     stager = FileStager(eng.settings.upload_dir)
     try:

@@ -18,7 +18,6 @@ from engine.errors import NotFound
 from engine.errors import SpecError
 from engine.errors import ValidationFailed
 from engine.forms import FORMS_DIR
-from engine.forms import load_form
 from engine.models import Case
 from engine.models import CaseEvent
 from engine.models import DesignAudit
@@ -40,16 +39,26 @@ DESIGNERS = ("designer", "admin")
 MAX_COMMENT = 500
 
 
-def form_choices() -> list[dict]:
-    """The forms a user task may use: key and title."""
+def form_choices(eng) -> list[dict]:
+    """The forms a user task may use: key and title (the live version of each)."""
     choices = []
-    for path in sorted(FORMS_DIR.glob("*.json")):
+    with eng.db.read() as session:
+        keys = _form_keys(session)
+    for key in keys:
         try:
-            form = load_form(path.stem)
+            form = eng.forms.get(key)
         except SpecError:
             continue
         choices.append({"key": form.key, "title": form.title})
     return choices
+
+
+def _form_keys(session) -> set[str]:
+    from engine.models import FormVersion
+
+    return {path.stem for path in FORMS_DIR.glob("*.json")} | set(
+        session.scalars(select(FormVersion.form_key).distinct())
+    )
 
 
 def _decision_ids(session) -> set[str]:
@@ -75,8 +84,7 @@ def decision_choices(eng) -> list[dict]:
 
 
 def _check(session, xml) -> CheckResult:
-    forms = {path.stem for path in FORMS_DIR.glob("*.json")}
-    return check_process(xml, forms=forms, decisions=_decision_ids(session))
+    return check_process(xml, forms=_form_keys(session), decisions=_decision_ids(session))
 
 
 # ------------------------------------------------------------------------------------------------ library

@@ -14,7 +14,6 @@ from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
-from engine.forms import load_form
 from engine.models import Case
 from engine.models import CaseEvent
 from engine.models import HumanTask
@@ -132,7 +131,7 @@ def get_task(eng, actor: Actor, task_id: str) -> dict:
         instance = session.get(WorkflowInstance, task.instance_id)
         workflow, _parsed, _engine = flow.load(eng, session, instance, session.get(Case, task.case_id))
         live = runtime.find_ready_task(workflow, task.task_id)
-        form = load_form(task.form_key) if task.form_key else None
+        form = eng.forms.get(task.form_key) if task.form_key else None
         units = unit_names(session)
         people = user_names(session, [task.assignee_id])
         result = _task_row(task, units, people, actor)
@@ -211,7 +210,7 @@ def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) 
         # Keep what the clock did (the case moved on), refuse the submission: nothing of it is saved.
         flow.settle(eng, session, case, instance, workflow, parsed, engine, None, earlier_events)
         return _Refused(_withdrawn_message(task.title))
-    form = load_form(task.form_key) if task.form_key else None
+    form = eng.forms.get(task.form_key) if task.form_key else None
     files = store_uploads(eng, session, stager, actor, uploads) if uploads else {}
     data = form.parse_submission(raw, files=files) if form else {}
     if form:

@@ -116,3 +116,41 @@ def test_rollback_from_the_version_page(client, auth, journey):
     response = client.post(f"/design/versions/{first}/rollback", data={"comment": "暂停复核"})
     assert response.status_code == 302
     assert f"#{first}" in client.get("/design/").text
+
+
+def test_form_editor_previews_with_the_caseworkers_macro_and_saves(client, auth):
+    import json
+
+    from engine.forms import load_form
+
+    auth.login("dispatcher")
+    assert client.get("/design/forms").status_code == 403
+    auth.login("designer")
+    listing = client.get("/design/forms")
+    assert listing.status_code == 200 and "审核反馈" in listing.text
+    editor = client.get("/design/forms/verify")
+    assert editor.status_code == 200 and "JSON Schema" in editor.text
+    schema = dict(load_form("verify").schema)
+    schema["properties"] = dict(schema["properties"])
+    schema["properties"]["review_note"] = {
+        "title": "复核意见",
+        "x-title-en": "Review note",
+        "type": "string",
+        "maxLength": 500,
+        "x-widget": "textarea",
+    }
+    text = json.dumps(schema, ensure_ascii=False)
+    preview = client.post("/design/forms/verify/preview", json={"text": text})
+    assert (
+        preview.json["ok"]
+        and 'name="review_note"' in preview.json["html"]
+        and "复核意见" in preview.json["html"]
+    )
+    broken = client.post("/design/forms/verify/preview", json={"text": text[:-5]})
+    assert not broken.json["ok"] and "第 1 行" in broken.json["message"]
+    refused = client.post("/design/forms/verify", json={"text": text[:-5]})
+    assert refused.status_code == 422
+    saved = client.post("/design/forms/verify", json={"text": text, "comment": "增加复核意见"})
+    assert saved.status_code == 200 and saved.json["changed"]
+    assert "增加复核意见" in client.get("/design/forms/verify").text
+    assert client.get("/design/forms/nope").status_code == 404

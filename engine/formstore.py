@@ -1,0 +1,61 @@
+"""Forms as tasks see them: the live saved version of a form (edited by designers in the browser), else the file
+forms/<key>.json shipped with the code. Parsed versions are cached; which version is live is re-read at most every
+few seconds, so every web and worker process picks up a designer's change without a restart."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from sqlalchemy import select
+
+from engine.forms import FormSpec
+from engine.forms import form_from_schema
+from engine.forms import load_form
+from engine.models import ActiveVersion
+from engine.models import FormVersion
+
+
+class FormStore:
+    REFRESH_SECONDS = 2.0
+
+    def __init__(self, db):
+        self.db = db
+        self._live: dict[str, int] = {}
+        self._read_at = float("-inf")
+        self._specs: dict[int, FormSpec] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> FormSpec:
+        """The live form `key`. :raises FormNotFound: no such form. :raises SpecError: a broken form file."""
+        version_id = self.live_versions().get(key)
+        if version_id is None:
+            return load_form(key)
+        spec = self._specs.get(version_id)
+        if spec is None:
+            with self.db.read() as session:
+                row = session.get(FormVersion, version_id)
+                schema = json.loads(row.schema_json)
+            spec = form_from_schema(schema)
+            with self._lock:
+                self._specs[version_id] = spec
+        return spec
+
+    def live_versions(self) -> dict[str, int]:
+        if time.monotonic() - self._read_at > self.REFRESH_SECONDS:
+            with self.db.read() as session:
+                live = dict(
+                    session.execute(
+                        select(ActiveVersion.key, ActiveVersion.version_id).where(
+                            ActiveVersion.kind == "form"
+                        )
+                    ).all()
+                )
+            with self._lock:
+                self._live, self._read_at = live, time.monotonic()
+        return self._live
+
+    def invalidate(self) -> None:
+        """Re-read which versions are live on the next lookup (after this process saved a form)."""
+        self._read_at = float("-inf")
