@@ -146,3 +146,22 @@ def test_designer_adds_a_step_and_deploys_new_cases_take_it_running_cases_stay(e
     assert journey.case(fresh)["status"] != "revisiting"  # the new version: verify → 复核
     step = journey.task("registrar", fresh)
     assert step["task_name"] == new_task and step["title"] == "复核"
+
+
+def test_designer_edits_a_form_with_a_live_preview(eng, page_as, shot):
+    designer = page_as("designer")
+    designer.set_viewport_size({"width": 1400, "height": 1000})
+    designer.goto("/design/forms")
+    designer.click('[data-form="verify"]')
+    designer.wait_for_selector('#preview [name="verdict"]')
+    text = designer.input_value("#schema")
+    designer.fill("#schema", text.replace('"审核意见"', '"审核意见（必填说明理由）"', 1)[:-3])
+    designer.wait_for_selector("#problems:not(.d-none)")
+    assert "不是有效的 JSON" in designer.locator("#problems").inner_text()
+    designer.fill("#schema", text.replace('"审核意见"', '"审核意见（必填说明理由）"', 1))
+    designer.wait_for_function("document.querySelector('#preview').innerText.includes('必填说明理由')")
+    designer.fill("#comment", "审核意见标题写明要求")
+    designer.click("#btn-save")
+    designer.wait_for_function("document.querySelector('#status').innerText.includes('已保存为版本')")
+    shot(designer, "01-form-saved")
+    assert "必填说明理由" in eng.forms.get("verify").schema["properties"]["verify_comment"]["title"]
