@@ -30,6 +30,7 @@ from web.helpers import describe_data
 from web.helpers import eng
 from web.helpers import form_options
 from web.helpers import uploads_from_request
+from web.i18n import local_time
 from web.i18n import ui_lang
 
 bp = Blueprint("cases", __name__)
@@ -149,6 +150,9 @@ def diagram(case_id: int):
     from engine.services import design as design_service
 
     result = design_service.case_diagram(eng(), actor(), case_id)
+    for events in result["events"].values():
+        for event in events:
+            event["at"] = local_time(event["at"])  # shown as every other time on the page (Asia/Shanghai)
     if actor().has_role(*design_service.DESIGNERS):
         with eng().db.read() as session:
             live = versions.active_version_id(session, "process", "case_handling")

@@ -165,3 +165,22 @@ def test_designer_edits_a_form_with_a_live_preview(eng, page_as, shot):
     designer.wait_for_function("document.querySelector('#status').innerText.includes('已保存为版本')")
     shot(designer, "01-form-saved")
     assert "必填说明理由" in eng.forms.get("verify").schema["properties"]["verify_comment"]["title"]
+
+
+def test_case_page_diagram_highlights_the_path_and_lists_an_elements_events(eng, page_as, shot, journey):
+    case = journey.register()
+    journey.dispatch(case["case_id"])
+    dispatcher = page_as("dispatcher")
+    dispatcher.goto(f"/cases/{case['case_id']}")
+    dispatcher.wait_for_selector('#case-diagram [data-element-id="dispatch"]')
+    marked = dispatcher.evaluate(
+        """() => ['dispatch', 'sign_for'].map((id) =>
+            document.querySelector(`#case-diagram [data-element-id="${id}"]`).getAttribute('class'))"""
+    )
+    assert "completed" in marked[0] and "current" in marked[1]
+    dispatcher.evaluate("document.querySelector('#case-diagram').scrollIntoView()")
+    box = dispatcher.locator('#case-diagram [data-element-id="sign_for"] .djs-hit').first.bounding_box()
+    dispatcher.mouse.click(box["x"] + box["width"] / 2, box["y"] + 8)  # the top edge: no flow crosses it
+    dispatcher.wait_for_selector("#diagram-events:not(.d-none)")
+    assert "任务“签收”待办理" in dispatcher.locator("#diagram-events").inner_text()
+    shot(dispatcher, "01-diagram")
