@@ -13,6 +13,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from engine.clock import LOCAL_TZ
 from engine.domain import CASE_STATUSES
 from engine.domain import CATEGORIES
 from engine.domain import CHANNELS
@@ -76,6 +77,31 @@ def _register_page(values: dict, errors: dict, enterprise_values: dict, mode: st
         mode=mode,
         fields=FIELDS,
     ), status
+
+
+@bp.get("/cases/export.xlsx")
+@login_required
+def export():
+    """The case list with the same filters as the page, as a printable .xlsx ledger (streamed to a temp file)."""
+    import tempfile
+
+    from engine.services import ledger
+
+    filters = {k: request.args.get(k, "").strip() for k in FILTER_KEYS if request.args.get(k, "").strip()}
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    try:
+        ledger.export_cases(eng(), actor(), filters, spool)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    stamp = eng().now().astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M")
+    return send_file(
+        spool,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"诉求台账-{stamp}.xlsx",
+    )
 
 
 @bp.get("/cases/new")
