@@ -4,6 +4,7 @@ printing. Written row by row (openpyxl write-only mode, cases read in chunks), s
 from __future__ import annotations
 
 import datetime as dt
+from copy import copy
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -84,6 +85,10 @@ def export_cases(eng, actor: Actor, filters: dict, out) -> int:
     thin = Side(style="thin", color="999999")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     wrap = Alignment(wrap_text=True, vertical="top")
+    text_style = WriteOnlyCell(sheet)
+    text_style.border, text_style.alignment = border, wrap
+    date_style = WriteOnlyCell(sheet)
+    date_style.border, date_style.alignment, date_style.number_format = border, wrap, "yyyy-mm-dd hh:mm"
     title = WriteOnlyCell(sheet, value=f"企业诉求台账（导出时间 {_local(eng.now()):%Y-%m-%d %H:%M}）")
     title.font = Font(bold=True, size=14)
     sheet.append([title])
@@ -130,9 +135,11 @@ def export_cases(eng, actor: Actor, filters: dict, out) -> int:
                 row = []
                 for _heading, _width, value in COLUMNS:
                     cell = WriteOnlyCell(sheet, value=value(case, extra))
-                    cell.border, cell.alignment = border, wrap
-                    if isinstance(cell.value, dt.datetime):
-                        cell.number_format = "yyyy-mm-dd hh:mm"
+                    # Styles are interned per workbook; copying a styled cell's style array is what makes
+                    # 50,000 rows fast (setting border/alignment objects per cell hashes them every time).
+                    cell._style = copy(
+                        (date_style if isinstance(cell.value, dt.datetime) else text_style)._style
+                    )
                     row.append(cell)
                 sheet.append(row)
                 count += 1

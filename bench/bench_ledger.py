@@ -1,0 +1,116 @@
+"""Ledger export benchmark: the .xlsx of 50,000 cases on SQLite and PostgreSQL (target ≤ 30 s, memory bounded).
+
+Cases are bulk-generated (bench_loop.generate_cases), then `engine.services.ledger.export_cases` writes the
+workbook of all of them (as a dispatcher, who sees every case) into a temporary file. Prints the machine facts and
+one table; never asserts on time, always exits 0. Memory: the peak of Python allocations during the export
+(tracemalloc) and the process's resident set before/after, so "bounded" is visible rather than assumed.
+
+    .venv/bin/python bench/bench_ledger.py           # 50,000 cases per backend
+    .venv/bin/python bench/bench_ledger.py --quick   # 5,000
+    options: --pg URL   --no-pg   --keep
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_loop import DEFAULT_PG  # noqa: E402
+from bench.bench_loop import Actors  # noqa: E402
+from bench.bench_loop import Databases  # noqa: E402
+from bench.bench_loop import Table  # noqa: E402
+from bench.bench_loop import code_version  # noqa: E402
+from bench.bench_loop import generate_cases  # noqa: E402
+from bench.bench_loop import load_average  # noqa: E402
+from bench.bench_loop import log  # noqa: E402
+from bench.bench_loop import machine_facts  # noqa: E402
+from bench.bench_loop import prepared_engine  # noqa: E402
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bench_export(table: Table, databases: Databases, backend: str, n: int, tmp: Path) -> None:
+    from engine.services.ledger import export_cases
+
+    url = databases.new(backend, f"ledger_{backend}")
+    eng = prepared_engine(url, tmp / f"uploads_{backend}")
+    started = time.perf_counter()
+    generate_cases(eng, n)
+    log(f"  {backend}: {n:,} cases generated in {time.perf_counter() - started:.1f} s")
+    actor = Actors(eng)("dispatcher")
+    out_path = tmp / f"ledger_{backend}.xlsx"
+    before = rss_mb()
+    tracemalloc.start()
+    started = time.perf_counter()
+    with open(out_path, "wb") as out:
+        rows = export_cases(eng, actor, {}, out)
+    elapsed = time.perf_counter() - started
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    size_mb = out_path.stat().st_size / 1024 / 1024
+    ok = "yes" if elapsed <= 30 else "NO"
+    table.add(
+        f"ledger export of {rows:,} cases ({size_mb:.1f} MB xlsx)",
+        backend,
+        f"{elapsed:.1f} s",
+        "-",
+        1,
+        "<= 30 s",
+        ok,
+    )
+    table.add(
+        f"  Python allocations peak during export (RSS {before:.0f} → {rss_mb():.0f} MB)",
+        backend,
+        f"{peak / 1024 / 1024:.1f} MB",
+        "-",
+        1,
+        "bounded",
+        "",
+    )
+    table.add("  rows per second", backend, f"{rows / elapsed:,.0f}", "-", rows)
+    eng.dispose()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+    n = 5_000 if args.quick else 50_000
+    load_start = load_average()
+    table = Table()
+    with tempfile.TemporaryDirectory(prefix="jienan-ledger-") as folder:
+        tmp = Path(folder)
+        databases = Databases(tmp, None if args.no_pg else args.pg, args.keep)
+        pg_version = databases.pg_version() if not args.no_pg else None
+        try:
+            bench_export(table, databases, "sqlite", n, tmp)
+            if pg_version:
+                bench_export(table, databases, "postgresql", n, tmp)
+            else:
+                table.skipped("ledger export", "postgresql", "not reachable" if not args.no_pg else "--no-pg")
+        finally:
+            databases.drop_all()
+    print("\n".join(machine_facts(pg_version, load_start, code_version())))
+    print(f"run:       {'quick' if args.quick else 'full'}; {n:,} cases per backend\n")
+    print(table.render())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
