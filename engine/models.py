@@ -277,6 +277,18 @@ class DesignAudit(Base):
     __table_args__ = (Index("ix_design_audit_kind_key_at", "kind", "key", "at"),)
 
 
+class IdempotencyKey(Base):
+    """A client's Idempotency-Key for a case submission: a retry with the same key and content gets the same
+    case back; the same key with other content is refused. Unique per submitting account."""
+
+    __tablename__ = "idempotency_key"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.user_id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.case_id"))
+    created_at: Mapped[dt.datetime]
+
+
 class WorkflowInstance(Base):
     """A SpiffWorkflow instance (one handling round), serialised without its spec. lock_version guards updates."""
 

@@ -117,9 +117,15 @@ def create_case():
     new_enterprise = data.pop("new_enterprise", None)
     if new_enterprise is not None and not isinstance(new_enterprise, dict):
         raise ValidationFailed("new_enterprise 应为对象", {"new_enterprise": "应为对象"})
-    result = case_service.register_case(eng(), g.actor, data, new_enterprise=new_enterprise)
+    key = request.headers.get("Idempotency-Key")
+    result = case_service.register_case(
+        eng(), g.actor, data, new_enterprise=new_enterprise, idempotency_key=key
+    )
     response = jsonify(result)
     response.headers["Location"] = url_for("api.get_case", case_id=result["case_id"])
+    if result.get("replayed"):
+        response.headers["Idempotent-Replayed"] = "true"
+        return response, 200
     return response, 201
 
 

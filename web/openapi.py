@@ -239,12 +239,27 @@ def openapi_document(base_path: str) -> dict:
                 },
                 "post": {
                     "summary": "登记诉求（按分级规则表定层级和时限，并启动办理流程）",
+                    "description": "其他系统（热线、小程序）提交时请带 Idempotency-Key：同一个键、同样的内容重试只会"
+                    "得到第一次创建的诉求（200，响应头 Idempotent-Replayed: true）；同一个键换了内容返回 409。"
+                    "channel 字段记录来源渠道。",
                     "security": secured,
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": _ref("RegisterCase")}},
                     },
-                    "responses": {"201": _json({"type": "object"}), **ERRORS},
+                    "responses": {
+                        "201": _json({"type": "object"}),
+                        "200": _json({"type": "object"}),
+                        **ERRORS,
+                    },
                 },
             },
             "/cases/{case_id}": {

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import search
 from engine.clock import LOCAL_TZ
 from engine.domain import CASE_STATUSES
 from engine.domain import TIERS
+from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
@@ -24,6 +28,7 @@ from engine.models import CaseRound
 from engine.models import CaseUnit
 from engine.models import Enterprise
 from engine.models import HumanTask
+from engine.models import IdempotencyKey
 from engine.models import Unit
 from engine.models import User
 from engine.services import flow
@@ -74,15 +79,80 @@ def can_see_case(session: Session, actor: Actor, case: Case | None, *, raise_err
 
 
 def register_case(
-    eng, actor: Actor, raw, uploads: list[Upload] | None = None, new_enterprise: dict | None = None
+    eng,
+    actor: Actor,
+    raw,
+    uploads: list[Upload] | None = None,
+    new_enterprise: dict | None = None,
+    idempotency_key: str | None = None,
 ) -> dict:
     """Register a problem and start its handling loop (triage decides tier and time limit).
 
     `raw` is the register_problem form (a MultiDict from a page or a dict from the API). With `new_enterprise`
     the enterprise is created in the same transaction, so a refused case leaves no orphan enterprise behind.
+    With `idempotency_key` (other systems retrying a submission) the same key and content return the case made
+    the first time (`replayed` true) instead of a second one.
     :raises ValidationFailed: bad fields (nothing saved). :raises PermissionDenied: not a registrar.
+    :raises Conflict: the key was used before with different content.
     """
     require_role(actor, "registrar", "dispatcher")
+    digest = None
+    if idempotency_key is not None:
+        idempotency_key = _check_key(idempotency_key)
+        digest = _request_hash(raw, new_enterprise)
+        replay = _replay(eng, actor, idempotency_key, digest)
+        if replay is not None:
+            return replay
+    try:
+        return _register(eng, actor, raw, uploads, new_enterprise, idempotency_key, digest)
+    except IntegrityError:
+        # Two retries raced: the other one stored the key (and its case) first.
+        replay = _replay(eng, actor, idempotency_key, digest) if idempotency_key else None
+        if replay is None:
+            raise
+        return replay
+
+
+def _check_key(key) -> str:
+    key = str(key).strip()
+    if not 1 <= len(key) <= 200 or not key.isprintable():
+        raise ValidationFailed(
+            "Idempotency-Key 应为 1 到 200 个可打印字符", {"Idempotency-Key": "应为 1 到 200 个可打印字符"}
+        )
+    return key
+
+
+def _request_hash(raw, new_enterprise) -> str:
+    payload = raw.to_dict(flat=False) if hasattr(raw, "to_dict") else raw
+    text = json.dumps([payload, new_enterprise], ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _replay(eng, actor: Actor, key: str, digest: str) -> dict | None:
+    with eng.db.read() as session:
+        stored = session.get(IdempotencyKey, (actor.user_id, key))
+        if stored is None:
+            return None
+        if stored.request_hash != digest:
+            raise Conflict(
+                "这个 Idempotency-Key 已用于另一份不同的诉求内容：重试请原样提交，新的诉求请使用新的键",
+                idempotency_key=key,
+            )
+        case = session.get(Case, stored.case_id)
+        return _registered(case) | {"replayed": True}
+
+
+def _registered(case: Case) -> dict:
+    return {
+        "case_id": case.case_id,
+        "case_no": case.case_no,
+        "status": case.status,
+        "tier": case.tier,
+        "time_limit_days": case.time_limit_days,
+    }
+
+
+def _register(eng, actor, raw, uploads, new_enterprise, idempotency_key, digest) -> dict:
     form = eng.forms.get(REGISTER_FORM)
     uploads = uploads or []
     stager = FileStager(eng.settings.upload_dir)
@@ -109,13 +179,18 @@ def register_case(
                 task_name="register",
             )
             flow.start_round(eng, session, case, actor)
-            return {
-                "case_id": case.case_id,
-                "case_no": case.case_no,
-                "status": case.status,
-                "tier": case.tier,
-                "time_limit_days": case.time_limit_days,
-            }
+            if idempotency_key is not None:
+                session.add(
+                    IdempotencyKey(
+                        user_id=actor.user_id,
+                        key=idempotency_key,
+                        request_hash=digest,
+                        case_id=case.case_id,
+                        created_at=eng.now(),
+                    )
+                )
+                session.flush()
+            return _registered(case) | {"replayed": False}
     except BaseException:
         stager.discard()
         raise

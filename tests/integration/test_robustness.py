@@ -85,3 +85,46 @@ def test_case_reopened_100_times_still_answers_at_flat_cost(eng, journey):
     journey.handle_to_revisit(case_id)
     journey.revisit(case_id, "satisfied")
     assert journey.act("dispatcher", case_id, {"closing_summary": "终于解决"})["status"] == "closed"
+
+
+def test_two_simultaneous_retries_with_one_idempotency_key_make_one_case(eng, actors, journey):
+    import threading
+
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from engine.models import Case
+    from engine.services import cases
+
+    body = {
+        "enterprise_id": journey.enterprise_id(),
+        "channel": "12345热线",
+        "field": "工业",
+        "category": "用工/人才",
+        "urgency": "一般",
+        "title": "招工难",
+        "description": "技术工人招不到。",
+    }
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def submit():
+        barrier.wait()
+        try:
+            results.append(
+                cases.register_case(eng, actors("registrar"), dict(body), idempotency_key="hotline-77")
+            )
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len({r["case_id"] for r in results}) == 1 and sorted(r["replayed"] for r in results) == [
+        False,
+        True,
+    ]
+    with eng.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 1

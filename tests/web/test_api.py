@@ -18,7 +18,7 @@ def api(client):
             return response.json["token"]
 
         def call(self, method: str, path: str, user: str | None = None, token: str | None = None, **kwargs):
-            headers = {}
+            headers = dict(kwargs.pop("headers", {}))
             if user or token:
                 headers["Authorization"] = f"Bearer {token or self.token(user)}"
             return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
@@ -248,3 +248,43 @@ def test_tasks_filter_by_flag(api, journey):
     assert api.call("GET", "/tasks?scope=unit&flag=red", user="handler_power").json["items"] == []
     bad = api.call("GET", "/tasks?flag=purple", user="handler_power")
     assert bad.status_code == 422 and "flag" in bad.json["error"]["fields"]
+
+
+def test_a_retried_submission_with_the_same_idempotency_key_makes_one_case(api, journey, eng):
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from engine.models import Case
+
+    body = {
+        "enterprise_id": journey.enterprise_id(),
+        "channel": "小程序",
+        "field": "三产",
+        "category": "融资",
+        "urgency": "一般",
+        "title": "申请贴息贷款",
+        "description": "企业申请技改贴息贷款，材料已备齐。",
+    }
+    token = api.token("registrar")
+
+    def submit(key, payload=body):
+        return api.call("POST", "/cases", token=token, json=payload, headers={"Idempotency-Key": key})
+
+    first = submit("mini-program-8f3a")
+    again = submit("mini-program-8f3a")
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json["case_id"] == first.json["case_id"] and again.json["replayed"]
+    with eng.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 1
+        assert session.get(Case, first.json["case_id"]).channel == "小程序"
+    other = submit("mini-program-8f3a", {**body, "title": "另一件事"})
+    assert other.status_code == 409 and "Idempotency-Key" in other.json["error"]["message"]
+    assert submit("").status_code == 422
+    assert submit("x" * 201).status_code == 422
+    invalid = submit("bad-body-1", {**body, "channel": "信鸽"})
+    assert invalid.status_code == 422
+    fixed = submit("bad-body-1")  # a refused submission stored no key: the corrected retry goes through
+    assert fixed.status_code == 201
+    with eng.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 2
