@@ -43,7 +43,7 @@ CASE_STATUSES: dict[str, tuple[str, str]] = {
     "closed": ("已销号", "Closed out"),
 }
 
-CHANNELS = ["走访", "电话", "微信群", "12345热线", "政企直通车", "小程序", "窗口", "座谈会", "督查"]
+CHANNELS = ["走访", "电话", "微信群", "12345热线", "政企直通车", "小程序", "窗口", "座谈会", "督查", "Open311"]
 FIELDS = ["工业", "三产", "建筑业", "重点项目"]
 CATEGORIES = [
     "用地",
@@ -79,6 +79,7 @@ ENUM_LABELS_EN: dict[str, dict[str, str]] = {
         "窗口": "Service window",
         "座谈会": "Symposium",
         "督查": "Inspection",
+        "Open311": "Open311",
     },
     "field": {"工业": "Industry", "三产": "Services", "建筑业": "Construction", "重点项目": "Key project"},
     "category": {
