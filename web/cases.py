@@ -104,6 +104,45 @@ def export():
     )
 
 
+@bp.get("/cases/duplicates.json")
+@login_required
+def duplicates():
+    """Likely duplicates of the problem being registered (the register page asks as the registrar types)."""
+    from engine.services import duplicates as duplicate_service
+
+    found = duplicate_service.find_duplicates(
+        eng(),
+        actor(),
+        enterprise_id=request.args.get("enterprise_id") or None,
+        credit_code=request.args.get("credit_code", ""),
+        category=request.args.get("category", ""),
+        title=request.args.get("title", ""),
+        description=request.args.get("description", ""),
+    )
+    for item in found:
+        item["url"] = url_for("cases.detail", case_id=item["case_id"])
+        item["link_url"] = url_for("cases.link_report", case_id=item["case_id"])
+        item["created_at"] = local_time(item["created_at"])
+    return jsonify(found)
+
+
+@bp.post("/cases/<int:case_id>/link-report")
+@login_required
+def link_report(case_id: int):
+    """The registrar says the new report repeats this case: it is recorded there and no case is created."""
+    from engine.services import duplicates as duplicate_service
+
+    try:
+        result = duplicate_service.link_report(
+            eng(), actor(), case_id, request.form.get("channel", ""), request.form.get("description", "")
+        )
+    except ValidationFailed as exc:
+        flash(next(iter(exc.errors.values()), exc.message), "danger")
+        return redirect(url_for("cases.new"))
+    flash(_("已作为同一问题的再次反映记入诉求 %(no)s，没有新建诉求", no=result["case_no"]), "success")
+    return redirect(url_for("cases.detail", case_id=case_id))
+
+
 @bp.get("/cases/new")
 @login_required
 def new():
