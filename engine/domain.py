@@ -53,6 +53,7 @@ CHANNELS = [
     "窗口",
     "座谈会",
     "督查",
+    "网上申报",
     "Open311",
 ]
 FIELDS = ["工业", "三产", "建筑业", "重点项目"]
@@ -90,6 +91,7 @@ ENUM_LABELS_EN: dict[str, dict[str, str]] = {
         "窗口": "Service window",
         "座谈会": "Symposium",
         "督查": "Inspection",
+        "网上申报": "Online form",
         "Open311": "Open311",
     },
     "field": {"工业": "Industry", "三产": "Services", "建筑业": "Construction", "重点项目": "Key project"},

@@ -32,6 +32,12 @@ class Conflict(JienanError):
     http_status = 409
 
 
+class RateLimited(JienanError):
+    """Too many attempts from one client in a while (public forms)."""
+
+    http_status = 429
+
+
 class ValidationFailed(JienanError):
     """Input did not pass validation. `errors` maps a field name (or "" for the whole form) to a message."""
 

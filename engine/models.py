@@ -128,6 +128,7 @@ class Case(Base):
     closed_at: Mapped[dt.datetime | None]
     search_text: Mapped[str] = mapped_column(Text)
     search_grams: Mapped[str] = mapped_column(Text, default="")  # engine.search.grams(search_text), indexed
+    tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)  # public tracking link
 
 
 class CaseUnit(Base):
@@ -287,6 +288,18 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.case_id"))
     created_at: Mapped[dt.datetime]
+
+
+class RateEvent(Base):
+    """One attempt counted by a rate limit (public submissions per client address, …)."""
+
+    __tablename__ = "rate_event"
+    event_id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime]
+
+    __table_args__ = (Index("ix_rate_event_bucket_key_at", "bucket", "key", "at"),)
 
 
 class WorkflowInstance(Base):

@@ -46,6 +46,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import i18n
     from web import notifications
     from web import open311
+    from web import public
     from web import rules
     from web import tasks
 
@@ -53,7 +54,19 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     i18n.init_app(app)
     errors.init_app(app)
     notifications.init_app(app)
-    for module in (auth, tasks, cases, enterprises, notifications, design, rules, admin, api, open311):
+    for module in (
+        auth,
+        tasks,
+        cases,
+        enterprises,
+        notifications,
+        design,
+        rules,
+        admin,
+        api,
+        open311,
+        public,
+    ):
         app.register_blueprint(module.bp)
     return app
 

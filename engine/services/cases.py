@@ -85,6 +85,7 @@ def register_case(
     uploads: list[Upload] | None = None,
     new_enterprise: dict | None = None,
     idempotency_key: str | None = None,
+    tracking_token: str | None = None,
 ) -> dict:
     """Register a problem and start its handling loop (triage decides tier and time limit).
 
@@ -104,7 +105,7 @@ def register_case(
         if replay is not None:
             return replay
     try:
-        return _register(eng, actor, raw, uploads, new_enterprise, idempotency_key, digest)
+        return _register(eng, actor, raw, uploads, new_enterprise, idempotency_key, digest, tracking_token)
     except IntegrityError:
         # Two retries raced: the other one stored the key (and its case) first.
         replay = _replay(eng, actor, idempotency_key, digest) if idempotency_key else None
@@ -152,7 +153,7 @@ def _registered(case: Case) -> dict:
     }
 
 
-def _register(eng, actor, raw, uploads, new_enterprise, idempotency_key, digest) -> dict:
+def _register(eng, actor, raw, uploads, new_enterprise, idempotency_key, digest, tracking_token=None) -> dict:
     form = eng.forms.get(REGISTER_FORM)
     uploads = uploads or []
     stager = FileStager(eng.settings.upload_dir)
@@ -166,6 +167,7 @@ def _register(eng, actor, raw, uploads, new_enterprise, idempotency_key, digest)
             check_references(session, actor, form, data)
             enterprise = enterprise or session.get(Enterprise, data["enterprise_id"])
             case = _new_case(session, eng, actor, enterprise, data)
+            case.tracking_token = tracking_token
             link_form_attachments(session, actor, case, form, data, "register", 1)
             record_event(
                 session,
