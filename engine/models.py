@@ -129,6 +129,7 @@ class Case(Base):
     search_text: Mapped[str] = mapped_column(Text)
     search_grams: Mapped[str] = mapped_column(Text, default="")  # engine.search.grams(search_text), indexed
     tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)  # public tracking link
+    batch: Mapped[str | None] = mapped_column(String(100), index=True)  # 交办批次 of an imported visit sheet
 
 
 class CaseUnit(Base):

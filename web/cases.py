@@ -104,6 +104,54 @@ def export():
     )
 
 
+@bp.get("/cases/import/template.xlsx")
+@login_required
+def import_template():
+    import io
+
+    from engine.services import imports
+
+    require_role(actor(), "registrar", "dispatcher")
+    return send_file(
+        io.BytesIO(imports.template()),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name="走访调查表模板.xlsx",
+    )
+
+
+@bp.route("/cases/import", methods=["GET", "POST"])
+@login_required
+def import_cases():
+    """Import problems from a visit spreadsheet: every bad row reported; all valid rows or nothing registered."""
+    from engine.services import imports
+
+    require_role(actor(), "registrar", "dispatcher")
+    result, errors = None, {}
+    values = {"batch": request.form.get("batch", ""), "mode": request.form.get("mode", "all_or_nothing")}
+    if request.method == "POST":
+        upload = request.files.get("file")
+        data = b""
+        if upload:
+            with upload.stream:
+                data = upload.read(imports.MAX_BYTES + 1)
+        if not upload or not upload.filename:
+            errors = {"file": _("请选择要导入的走访调查表（.xlsx）")}
+        else:
+            try:
+                result = imports.import_rows(
+                    eng(),
+                    actor(),
+                    data,
+                    batch=values["batch"],
+                    all_or_nothing=values["mode"] != "valid_rows",
+                )
+            except ValidationFailed as exc:
+                errors = exc.errors or {"file": exc.message}
+    status = 422 if errors or (result and result["errors"] and not result["imported"]) else 200
+    return render_template("cases/import.html", result=result, errors=errors, values=values), status
+
+
 @bp.get("/cases/duplicates.json")
 @login_required
 def duplicates():

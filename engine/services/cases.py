@@ -48,6 +48,7 @@ from engine.services.references import check_references
 
 REGISTER_FORM = "register_problem"
 FILTER_KEYS = (
+    "batch",
     "status",
     "field",
     "category",
@@ -166,21 +167,7 @@ def _register(eng, actor, raw, uploads, new_enterprise, idempotency_key, digest,
             data = form.parse_submission(_with_enterprise(raw, enterprise), files=files)
             check_references(session, actor, form, data)
             enterprise = enterprise or session.get(Enterprise, data["enterprise_id"])
-            case = _new_case(session, eng, actor, enterprise, data)
-            case.tracking_token = tracking_token
-            link_form_attachments(session, actor, case, form, data, "register", 1)
-            record_event(
-                session,
-                eng,
-                case_id=case.case_id,
-                round_no=1,
-                kind="registered",
-                title="登记诉求",
-                actor=actor,
-                data=data,
-                task_name="register",
-            )
-            flow.start_round(eng, session, case, actor)
+            case = create_case(session, eng, actor, form, enterprise, data, tracking_token=tracking_token)
             if idempotency_key is not None:
                 session.add(
                     IdempotencyKey(
@@ -196,6 +183,29 @@ def _register(eng, actor, raw, uploads, new_enterprise, idempotency_key, digest,
     except BaseException:
         stager.discard()
         raise
+
+
+def create_case(
+    session: Session, eng, actor: Actor, form, enterprise: Enterprise, data: dict, **extra
+) -> Case:
+    """Create a case from validated register-form data and start its loop, in the caller's transaction."""
+    case = _new_case(session, eng, actor, enterprise, data)
+    for key, value in extra.items():
+        setattr(case, key, value)
+    link_form_attachments(session, actor, case, form, data, "register", 1)
+    record_event(
+        session,
+        eng,
+        case_id=case.case_id,
+        round_no=1,
+        kind="registered",
+        title="登记诉求",
+        actor=actor,
+        data=data,
+        task_name="register",
+    )
+    flow.start_round(eng, session, case, actor)
+    return case
 
 
 def _with_enterprise(raw, enterprise):
@@ -273,7 +283,7 @@ def _case_query(actor: Actor, filters: dict, dialect: str = "sqlite"):
             exists().where(CaseUnit.case_id == Case.case_id, CaseUnit.unit_id == actor.unit_id)
         )
     f = {k: v for k, v in (filters or {}).items() if k in FILTER_KEYS and v not in (None, "", [])}
-    for key in ("status", "field", "category", "channel", "tier", "urgency", "flag", "library"):
+    for key in ("status", "field", "category", "channel", "tier", "urgency", "flag", "library", "batch"):
         if key in f:
             query = query.where(getattr(Case, key) == f[key])
     if "enterprise_id" in f:
