@@ -8,25 +8,19 @@ SQLite and PostgreSQL. Prints the machine facts and one table; never asserts on 
 
 from __future__ import annotations
 
-import argparse
 import io
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_loop import DEFAULT_PG  # noqa: E402
 from bench.bench_loop import Actors  # noqa: E402
 from bench.bench_loop import Databases  # noqa: E402
 from bench.bench_loop import Table  # noqa: E402
-from bench.bench_loop import code_version  # noqa: E402
-from bench.bench_loop import load_average  # noqa: E402
 from bench.bench_loop import log  # noqa: E402
-from bench.bench_loop import machine_facts  # noqa: E402
 from bench.bench_loop import prepared_engine  # noqa: E402
+from bench.bench_loop import run_per_backend  # noqa: E402
 
 
 def spreadsheet(eng, n: int) -> bytes:
@@ -89,31 +83,7 @@ def bench(table: Table, databases: Databases, backend: str, n: int, tmp: Path) -
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
-    parser.add_argument("--no-pg", action="store_true")
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args(argv)
-    n = 500 if args.quick else 5_000
-    load_start = load_average()
-    table = Table()
-    with tempfile.TemporaryDirectory(prefix="jienan-import-") as folder:
-        tmp = Path(folder)
-        databases = Databases(tmp, None if args.no_pg else args.pg, args.keep)
-        pg_version = databases.pg_version() if not args.no_pg else None
-        try:
-            bench(table, databases, "sqlite", n, tmp)
-            if pg_version:
-                bench(table, databases, "postgresql", n, tmp)
-            else:
-                table.skipped("import", "postgresql", "not reachable" if not args.no_pg else "--no-pg")
-        finally:
-            databases.drop_all()
-    print("\n".join(machine_facts(pg_version, load_start, code_version())))
-    print(f"run:       {'quick' if args.quick else 'full'}; {n:,} rows per backend\n")
-    print(table.render())
-    return 0
+    return run_per_backend(__doc__, argv, quick=500, full=5_000, what="rows", bench=bench)
 
 
 if __name__ == "__main__":

@@ -12,26 +12,20 @@ one table; never asserts on time, always exits 0. Memory: the peak of Python all
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_loop import DEFAULT_PG  # noqa: E402
 from bench.bench_loop import Actors  # noqa: E402
 from bench.bench_loop import Databases  # noqa: E402
 from bench.bench_loop import Table  # noqa: E402
-from bench.bench_loop import code_version  # noqa: E402
 from bench.bench_loop import generate_cases  # noqa: E402
-from bench.bench_loop import load_average  # noqa: E402
 from bench.bench_loop import log  # noqa: E402
-from bench.bench_loop import machine_facts  # noqa: E402
 from bench.bench_loop import prepared_engine  # noqa: E402
+from bench.bench_loop import run_per_backend  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -89,31 +83,7 @@ def bench_export(table: Table, databases: Databases, backend: str, n: int, tmp: 
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
-    parser.add_argument("--no-pg", action="store_true")
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args(argv)
-    n = 5_000 if args.quick else 50_000
-    load_start = load_average()
-    table = Table()
-    with tempfile.TemporaryDirectory(prefix="jienan-ledger-") as folder:
-        tmp = Path(folder)
-        databases = Databases(tmp, None if args.no_pg else args.pg, args.keep)
-        pg_version = databases.pg_version() if not args.no_pg else None
-        try:
-            bench_export(table, databases, "sqlite", n, tmp)
-            if pg_version:
-                bench_export(table, databases, "postgresql", n, tmp)
-            else:
-                table.skipped("ledger export", "postgresql", "not reachable" if not args.no_pg else "--no-pg")
-        finally:
-            databases.drop_all()
-    print("\n".join(machine_facts(pg_version, load_start, code_version())))
-    print(f"run:       {'quick' if args.quick else 'full'}; {n:,} cases per backend\n")
-    print(table.render())
-    return 0
+    return run_per_backend(__doc__, argv, quick=5_000, full=50_000, what="cases", bench=bench_export)
 
 
 if __name__ == "__main__":

@@ -1390,3 +1390,35 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def run_per_backend(doc: str, argv, *, quick: int, full: int, what: str, bench) -> int:
+    """The main() of a one-measurement benchmark: --quick/--pg/--no-pg/--keep, then `bench(table, databases,
+    backend, n, tmp)` on SQLite and (when reachable) PostgreSQL, then the machine facts and the table."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=f"{quick:,} {what} instead of {full:,}")
+    parser.add_argument(
+        "--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG), help="PostgreSQL admin URL"
+    )
+    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases")
+    args = parser.parse_args(argv)
+    n = quick if args.quick else full
+    load_start = load_average()
+    table = Table()
+    with tempfile.TemporaryDirectory(prefix="jienan-bench-") as folder:
+        tmp = Path(folder)
+        databases = Databases(tmp, None if args.no_pg else args.pg, args.keep)
+        pg_version = databases.pg_version() if not args.no_pg else None
+        try:
+            bench(table, databases, "sqlite", n, tmp)
+            if pg_version:
+                bench(table, databases, "postgresql", n, tmp)
+            else:
+                table.skipped(what, "postgresql", "not reachable" if not args.no_pg else "--no-pg")
+        finally:
+            databases.drop_all()
+    print("\n".join(machine_facts(pg_version, load_start, code_version())))
+    print(f"run:       {'quick' if args.quick else 'full'}; {n:,} {what} per backend\n")
+    print(table.render())
+    return 0

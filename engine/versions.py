@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import ActiveVersion
 from engine.models import DesignAudit
+from engine.models import DesignDraft
 from engine.models import ProcessVersion
 from engine.models import RuleVersion
 
@@ -81,3 +82,21 @@ def audit(
     )
     session.add(row)
     return row
+
+
+def keep_draft(
+    session: Session, eng, kind: str, key: str, content: str, base_version_id, user_id
+) -> DesignDraft:
+    """Store (or overwrite) the one draft of a process, rule table or form; the live version is untouched."""
+    draft = session.get(DesignDraft, (kind, key))
+    if draft is None:
+        draft = DesignDraft(kind=kind, key=key, base_version_id=base_version_id)
+        session.add(draft)
+    draft.content, draft.updated_at, draft.updated_by = content, eng.now(), user_id
+    return draft
+
+
+def drop_draft(session: Session, kind: str, key: str) -> None:
+    draft = session.get(DesignDraft, (kind, key))
+    if draft is not None:
+        session.delete(draft)

@@ -259,19 +259,15 @@ def detail(case_id: int):
 @login_required
 def diagram(case_id: int):
     """The case's diagram with its completed path, current tasks and each element's events (case page viewer)."""
-    from engine import versions
     from engine.services import design as design_service
 
     result = design_service.case_diagram(eng(), actor(), case_id)
     for events in result["events"].values():
         for event in events:
             event["at"] = local_time(event["at"])  # shown as every other time on the page (Asia/Shanghai)
-    if actor().has_role(*design_service.DESIGNERS):
-        with eng().db.read() as session:
-            live = versions.active_version_id(session, "process", "case_handling")
-        if live != result["version_id"]:
-            result["migrate_url"] = url_for("design.migrate", case_id=case_id, to=live)
-            result["live_version_id"] = live
+    live = result["live_version_id"]
+    if actor().has_role(*design_service.DESIGNERS) and live != result["version_id"]:
+        result["migrate_url"] = url_for("design.migrate", case_id=case_id, to=live)
     return jsonify(result)
 
 

@@ -52,7 +52,7 @@ def edit(process_id: str):
         "design/modeler.html",
         source=source,
         forms=design_service.form_choices(eng()),
-        decisions=design_service.decision_choices(eng()),
+        decisions=design_service.decision_choices(eng(), actor()),
     )
 
 

@@ -159,13 +159,9 @@ def create_request(fmt: str):
     if not description:
         raise Open311Error(400, "description 不能为空：请描述企业遇到的困难")
     attribute = {key: (values.get(f"attribute[{key}]") or "").strip() for key, _label, _req in ATTRIBUTES}
-    missing = [label for key, label, required in ATTRIBUTES if required and not attribute[key]]
+    missing = [f"attribute[{key}]" for key, _label, required in ATTRIBUTES if required and not attribute[key]]
     if missing:
-        raise Open311Error(
-            400,
-            "缺少必填属性："
-            + "、".join(f"attribute[{k}]" for k, _l, r in ATTRIBUTES if r and not attribute[k]),
-        )
+        raise Open311Error(400, "缺少必填属性：" + "、".join(missing))
     contact = " ".join(v for v in (values.get("last_name"), values.get("first_name")) if v) or None
     data = {
         "channel": CHANNEL,

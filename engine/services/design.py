@@ -17,7 +17,6 @@ from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import SpecError
 from engine.errors import ValidationFailed
-from engine.forms import FORMS_DIR
 from engine.models import Case
 from engine.models import CaseEvent
 from engine.models import DesignAudit
@@ -26,11 +25,13 @@ from engine.models import ProcessVersion
 from engine.models import RuleVersion
 from engine.models import WorkflowInstance
 from engine.services import flow
+from engine.services import rules_admin
 from engine.services.cases import can_see_case
 from engine.services.common import Actor
 from engine.services.common import record_event
 from engine.services.common import require_role
 from engine.services.common import user_names
+from engine.services.forms_admin import form_keys
 from engine.specs import BPMN_NS
 from engine.specs import SPIFF_NS
 from engine.xmlsafe import parse_xml
@@ -43,7 +44,7 @@ def form_choices(eng) -> list[dict]:
     """The forms a user task may use: key and title (the live version of each)."""
     choices = []
     with eng.db.read() as session:
-        keys = _form_keys(session)
+        keys = form_keys(session)
     for key in keys:
         try:
             form = eng.forms.get(key)
@@ -53,38 +54,17 @@ def form_choices(eng) -> list[dict]:
     return choices
 
 
-def _form_keys(session) -> set[str]:
-    from engine.models import FormVersion
-
-    return {path.stem for path in FORMS_DIR.glob("*.json")} | set(
-        session.scalars(select(FormVersion.form_key).distinct())
-    )
-
-
 def _decision_ids(session) -> set[str]:
     return set(session.scalars(select(RuleVersion.decision_id).distinct()))
 
 
-def _decision_name(session, decision_id: str) -> str:
-    from engine.rules import parse_dmn
-
-    version = versions.active_version(session, "rules", decision_id)
-    try:
-        return parse_dmn(version.dmn_xml).decisions[decision_id].name or decision_id
-    except Exception:  # noqa: BLE001 - a broken old version still has an id to show
-        return decision_id
-
-
-def decision_choices(eng) -> list[dict]:
-    with eng.db.read() as session:
-        return [
-            {"id": decision_id, "name": _decision_name(session, decision_id)}
-            for decision_id in sorted(_decision_ids(session))
-        ]
+def decision_choices(eng, actor: Actor) -> list[dict]:
+    """The published rule tables a business rule task may call: id and name."""
+    return [{"id": t["decision_id"], "name": t["name"]} for t in rules_admin.tables(eng, actor)]
 
 
 def _check(session, xml) -> CheckResult:
-    return check_process(xml, forms=_form_keys(session), decisions=_decision_ids(session))
+    return check_process(xml, forms=form_keys(session), decisions=_decision_ids(session))
 
 
 # ------------------------------------------------------------------------------------------------ library
@@ -103,17 +83,14 @@ def library(eng, actor: Actor) -> dict:
         )
         rows = session.scalars(select(ProcessVersion).order_by(ProcessVersion.version_id)).all()
         people = user_names(session, [v.created_by for v in rows])
-        processes: dict[str, dict] = {}
-        for number_base in rows:
-            entry = processes.setdefault(
-                number_base.process_id, {"process_id": number_base.process_id, "versions": []}
-            )
-            entry["versions"].append(number_base)
+        by_process: dict[str, list[ProcessVersion]] = {}
+        for version in rows:
+            by_process.setdefault(version.process_id, []).append(version)
         result = []
-        for process_id, entry in processes.items():
+        for process_id, process_versions in by_process.items():
             live = versions.active_version_id(session, "process", process_id)
             items = []
-            for number, version in enumerate(entry["versions"], start=1):
+            for number, version in enumerate(process_versions, start=1):
                 items.append(
                     {
                         "version_id": version.version_id,
@@ -125,7 +102,7 @@ def library(eng, actor: Actor) -> dict:
                         "live": version.version_id == live,
                     }
                 )
-            name = _process_name(entry["versions"][-1].bpmn_xml) or process_id
+            name = _process_name(process_versions[-1].bpmn_xml) or process_id
             draft = session.get(DesignDraft, ("process", process_id))
             result.append(
                 {
@@ -136,32 +113,7 @@ def library(eng, actor: Actor) -> dict:
                     "draft_at": draft.updated_at if draft else None,
                 }
             )
-        rules = []
-        rule_rows = session.scalars(select(RuleVersion).order_by(RuleVersion.rule_version_id)).all()
-        rule_people = user_names(session, [v.created_by for v in rule_rows])
-        by_decision: dict[str, list] = {}
-        for version in rule_rows:
-            by_decision.setdefault(version.decision_id, []).append(version)
-        for decision_id, items in by_decision.items():
-            live = versions.active_version_id(session, "rules", decision_id)
-            rules.append(
-                {
-                    "decision_id": decision_id,
-                    "name": _decision_name(session, decision_id),
-                    "versions": [
-                        {
-                            "version_id": v.rule_version_id,
-                            "number": n,
-                            "created_at": v.created_at,
-                            "created_by": rule_people.get(v.created_by) or "系统",
-                            "comment": v.comment or "",
-                            "live": v.rule_version_id == live,
-                        }
-                        for n, v in reversed(list(enumerate(items, start=1)))
-                    ],
-                }
-            )
-        return {"processes": result, "rules": rules}
+        return {"processes": result, "rules": rules_admin.tables(eng, actor)}
 
 
 def _process_name(xml: str) -> str:
@@ -325,24 +277,15 @@ def save_draft(eng, actor: Actor, process_id: str, xml) -> dict:
     xml = _xml_text(xml)
     parse_xml(xml, what="BPMN")  # refuse unsafe or malformed XML even as a draft
     with eng.db.transaction() as session:
-        live = versions.active_version(session, "process", process_id)
-        draft = session.get(DesignDraft, ("process", process_id))
-        if draft is None:
-            draft = DesignDraft(kind="process", key=process_id, content=xml, updated_at=eng.now())
-            draft.base_version_id = live.version_id if live else None
-            session.add(draft)
-        draft.content = xml
-        draft.updated_at = eng.now()
-        draft.updated_by = actor.user_id
+        live = versions.active_version_id(session, "process", process_id)
+        draft = versions.keep_draft(session, eng, "process", process_id, xml, live, actor.user_id)
         return {"process_id": process_id, "draft_at": draft.updated_at}
 
 
 def discard_draft(eng, actor: Actor, process_id: str) -> None:
     require_role(actor, *DESIGNERS)
     with eng.db.transaction() as session:
-        draft = session.get(DesignDraft, ("process", process_id))
-        if draft is not None:
-            session.delete(draft)
+        versions.drop_draft(session, "process", process_id)
 
 
 def validate(eng, actor: Actor, xml) -> dict:
@@ -380,9 +323,7 @@ def deploy(eng, actor: Actor, xml, comment: str = "", expected_process: str | No
             )
         before = versions.active_version_id(session, "process", process_id)
         version = deploy_process(session, eng, xml, comment=comment, actor=actor)
-        draft = session.get(DesignDraft, ("process", process_id))
-        if draft is not None:
-            session.delete(draft)
+        versions.drop_draft(session, "process", process_id)
         return {
             "process_id": process_id,
             "version_id": version.version_id,
@@ -566,6 +507,7 @@ def case_diagram(eng, actor: Actor, case_id: int) -> dict:
             "case_id": case.case_id,
             "round_no": instance.round_no,
             "version_id": version.version_id,
+            "live_version_id": versions.active_version_id(session, "process", version.process_id),
             "xml": version.bpmn_xml,
             "completed": sorted(i for i in completed if i in known),
             "current": sorted(i for i in current if i in known),

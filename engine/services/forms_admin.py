@@ -26,7 +26,8 @@ DESIGNERS = ("designer", "admin")
 MAX_SCHEMA = 200_000
 
 
-def _keys(session) -> list[str]:
+def form_keys(session) -> list[str]:
+    """Every form: the files shipped in forms/ and those only saved in the database."""
     files = {path.stem for path in FORMS_DIR.glob("*.json")}
     stored = set(session.scalars(select(FormVersion.form_key).distinct()))
     return sorted(files | stored)
@@ -43,7 +44,7 @@ def list_forms(eng, actor: Actor) -> list[dict]:
         counts: dict[str, int] = {}
         for key in session.scalars(select(FormVersion.form_key)):
             counts[key] = counts.get(key, 0) + 1
-        keys = _keys(session)
+        keys = form_keys(session)
     result = []
     for key in keys:
         form = eng.forms.get(key)

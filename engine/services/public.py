@@ -129,6 +129,13 @@ def _case_for(session, token: str) -> Case:
     return case
 
 
+def _open_revisit(session, case: Case) -> str | None:
+    """The id of the case's open revisit task, if the loop is waiting for one."""
+    return session.scalars(
+        select(HumanTask.task_id).where(HumanTask.case_id == case.case_id, HumanTask.task_name == "revisit")
+    ).first()
+
+
 def track(eng, token: str) -> dict:
     """What the enterprise may see of its case: status, milestones, deadline, outcome, and an open revisit."""
     with eng.db.read() as session:
@@ -146,11 +153,7 @@ def track(eng, token: str) -> dict:
                 milestones.append({"at": event.at, "title": "已提级协调"})
             elif event.kind == "reopened":
                 milestones.append({"at": event.at, "title": "根据回访意见重新办理"})
-        revisit = session.scalars(
-            select(HumanTask.task_id).where(
-                HumanTask.case_id == case.case_id, HumanTask.task_name == "revisit"
-            )
-        ).first()
+        revisit = _open_revisit(session, case)
         return {
             "case_no": case.case_no,
             "title": case.title,
@@ -171,11 +174,7 @@ def answer_revisit(eng, token: str, data: dict) -> dict:
     """The enterprise answers the revisit itself (method "online"), exactly as a caseworker's call would."""
     with eng.db.read() as session:
         case = _case_for(session, token)
-        task_id = session.scalars(
-            select(HumanTask.task_id).where(
-                HumanTask.case_id == case.case_id, HumanTask.task_name == "revisit"
-            )
-        ).first()
+        task_id = _open_revisit(session, case)
         enterprise_name = case.enterprise_name
     if task_id is None:
         raise ValidationFailed("目前没有需要您回答的回访", {"": "目前没有需要您回答的回访"})

@@ -138,24 +138,17 @@ def save_draft(eng, actor: Actor, decision_id: str, xml) -> dict:
     xml = _xml(xml)
     parse_xml(xml, what="DMN")
     with eng.db.transaction() as session:
-        live = versions.active_version(session, "rules", decision_id)
+        live = versions.active_version_id(session, "rules", decision_id)
         if live is None:
             raise NotFound(f"没有规则表 {decision_id}")
-        draft = session.get(DesignDraft, ("rules", decision_id))
-        if draft is None:
-            draft = DesignDraft(kind="rules", key=decision_id, content=xml, updated_at=eng.now())
-            draft.base_version_id = live.rule_version_id
-            session.add(draft)
-        draft.content, draft.updated_at, draft.updated_by = xml, eng.now(), actor.user_id
+        draft = versions.keep_draft(session, eng, "rules", decision_id, xml, live, actor.user_id)
         return {"decision_id": decision_id, "draft_at": draft.updated_at}
 
 
 def discard_draft(eng, actor: Actor, decision_id: str) -> None:
     require_role(actor, *MANAGERS)
     with eng.db.transaction() as session:
-        draft = session.get(DesignDraft, ("rules", decision_id))
-        if draft is not None:
-            session.delete(draft)
+        versions.drop_draft(session, "rules", decision_id)
 
 
 def _clean_inputs(table, raw: dict) -> dict:
@@ -383,9 +376,7 @@ def publish(eng, actor: Actor, decision_id: str, xml, comment: str = "", reevalu
             for v in publish_rules(session, eng, xml, comment=comment, actor=actor)
             if v.decision_id == decision_id
         ]
-        draft = session.get(DesignDraft, ("rules", decision_id))
-        if draft is not None:
-            session.delete(draft)
+        versions.drop_draft(session, "rules", decision_id)
         updated = _reevaluate(eng, session, actor, new_table, affected) if reevaluate else 0
         return {
             "decision_id": decision_id,
