@@ -126,6 +126,7 @@ class Case(Base):
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     updated_at: Mapped[dt.datetime]
     closed_at: Mapped[dt.datetime | None]
+    handled_at: Mapped[dt.datetime | None]  # the unit's latest result (办理结果) this round: on time or not
     search_text: Mapped[str] = mapped_column(Text)
     search_grams: Mapped[str] = mapped_column(Text, default="")  # engine.search.grams(search_text), indexed
     tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)  # public tracking link
@@ -394,3 +395,62 @@ class Notification(Base):
         Index("ix_notification_user", "user_id", "read_at", "notification_id"),
         Index("ix_notification_unsent", "sent_at", "notification_id"),
     )
+
+
+class FigureFact(Base):
+    """One business fact credited to one party of a case, recorded when it happens: the source of every figure.
+
+    party: "case" (the case itself), "tier" (the rung that held it) or "unit" (a lead or co-handling unit,
+    credited separately by `role`). `day` is the party's cohort day — the local day the case was registered,
+    reached the tier or was assigned to the unit — so "of the problems collected in a period, how many are
+    closed" reads one day range; `closures` facts are dated the day of closure instead. Facts are never
+    recomputed from the current diagram or rule tables, so later changes to them don't rewrite history.
+    """
+
+    __tablename__ = "figure_fact"
+    fact_id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.case_id", ondelete="CASCADE"))
+    measure: Mapped[str] = mapped_column(String(20))
+    party: Mapped[str] = mapped_column(String(10))
+    day: Mapped[dt.date]
+    amount: Mapped[int] = mapped_column(Integer, default=1)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
+    role: Mapped[str | None] = mapped_column(String(10))  # lead / co (unit party only)
+    tier: Mapped[str | None] = mapped_column(String(20))
+    field: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    batch: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        Index("ix_figure_fact_case", "case_id", "party", "measure"),
+        Index("ix_figure_fact_day", "party", "measure", "day"),
+        Index("ix_figure_fact_batch", "batch", "day"),
+    )
+
+
+class FigureDaily(Base):
+    """Per-day totals of the facts, one row per day × dimension value, kept in step in the same transaction.
+
+    dim: all / field / category / channel / batch / tier / lead / co (the last two keyed by unit id). Figures
+    for any period sum at most a few thousand of these rows instead of scanning the cases.
+    """
+
+    __tablename__ = "figure_daily"
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    dim: Mapped[str] = mapped_column(String(10), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    collected: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    close_days: Mapped[int] = mapped_column(Integer, default=0)
+    revisits: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    returns: Mapped[int] = mapped_column(Integer, default=0)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    closures: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_figure_daily_dim_day", "dim", "day"),)

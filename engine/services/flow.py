@@ -32,6 +32,7 @@ from engine.models import User
 from engine.models import WorkflowInstance
 from engine.script_api import ScriptApi
 from engine.scripts import JienanScriptEngine
+from engine.services import figures
 from engine.services import notifications
 from engine.services.common import Actor
 from engine.services.common import record_event
@@ -297,6 +298,7 @@ def _finish_round(eng, session, case, instance, result, actor, data) -> list:
     round_row.outcome = case.outcome
     round_row.satisfaction = case.satisfaction
     round_row.lead_unit_id = case.lead_unit_id
+    figures.round_ended(session, eng, case, reopened=result == "reopen")
     if result == "reopen":
         carried = {key: data.get(key) for key in CARRIED_KEYS}
         if carried.get("tier") in (None, "on_site"):
@@ -308,6 +310,7 @@ def _finish_round(eng, session, case, instance, result, actor, data) -> list:
         case.flag = None
         case.outcome = None
         case.satisfaction = None
+        case.handled_at = None
         record_event(
             session,
             eng,
@@ -337,15 +340,17 @@ def _finish_round(eng, session, case, instance, result, actor, data) -> list:
 
 
 def _sync_case(eng, session, case: Case, data: dict, now) -> None:
-    """Copy the workflow variables lists and search need onto the case row."""
+    """Copy the workflow variables lists and search need onto the case row (and credit the figures' facts)."""
+    was = figures.before(case)
     if data.get("tier"):
         case.tier = data["tier"]
     if isinstance(data.get("time_limit_days"), int):
         case.time_limit_days = data["time_limit_days"]
     case.returns_count = int(data.get("returns_count") or 0)
-    case.outcome = data.get("outcome") or case.outcome
+    on_the_spot = "resolved" if data.get("on_site_result") == "resolved" else None
+    case.outcome = data.get("outcome") or on_the_spot or case.outcome
     case.satisfaction = data.get("satisfaction") or case.satisfaction
-    _sync_units(session, case, data.get("lead_unit"), list(data.get("co_units") or []))
+    units = _sync_units(session, case, data.get("lead_unit"), list(data.get("co_units") or []))
     leader = data.get("responsible_leader")
     case.responsible_leader_id = (
         session.scalar(select(User.user_id).where(User.username == leader)) if leader else None
@@ -358,6 +363,7 @@ def _sync_case(eng, session, case: Case, data: dict, now) -> None:
         case.deadline_at = _moment(data.get("deadline")) or case.deadline_at
         case.original_deadline_at = _moment(data.get("original_deadline"))
         case.extensions_count = int(data.get("extensions_count") or 0)
+    figures.after_sync(session, eng, case, was, units)
 
 
 def _moment(value):
@@ -371,8 +377,10 @@ def _moment(value):
     return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(dt.UTC)
 
 
-def _sync_units(session, case: Case, lead_code: str | None, co_codes: list[str]) -> None:
-    """Keep case_unit (lead / co / former) and the case's lead unit in step with the workflow's choice."""
+def _sync_units(session, case: Case, lead_code: str | None, co_codes: list[str]) -> list[tuple[int, str]]:
+    """Keep case_unit (lead / co / former) and the case's lead unit in step with the workflow's choice.
+
+    Returns the units now involved as (unit id, "lead" or "co")."""
     involved = {
         code: row
         for row, code in session.execute(
@@ -393,6 +401,7 @@ def _sync_units(session, case: Case, lead_code: str | None, co_codes: list[str])
             row.relation = relation
     lead = involved.get(lead_code) if lead_code else None
     case.lead_unit_id = lead.unit_id if lead else None
+    return [(row.unit_id, row.relation) for row in involved.values() if row.relation in ("lead", "co")]
 
 
 def _due(case: Case, role: str, data: dict):

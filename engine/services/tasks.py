@@ -217,6 +217,8 @@ def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) 
         check_references(session, actor, form, data)
         _check_extension_request(eng, case, data)
         link_form_attachments(session, actor, case, form, data, task.task_name, instance.round_no)
+        if data.get("outcome"):  # the unit reports its result: on time or late is judged against this moment
+            case.handled_at = eng.now()
     record_event(
         session,
         eng,
