@@ -348,6 +348,9 @@ def parse_period(
         if (end - start).days > 366 * 10:
             raise ValidationFailed("统计区间最长十年", {"date_from": "统计区间最长十年"})
         return Period(start, end, f"{start.isoformat()} 至 {end.isoformat()}", f"{start}~{end}")
+    if code and "~" in str(code):
+        start, _sep, end = str(code).partition("~")
+        return parse_period(date_from=start.strip() or None, date_to=end.strip() or None, today=today)
     code = (code or "").strip().upper().replace("Q", "-Q").replace("--", "-")
     if not code:
         today = today or dt.date.today()
@@ -569,3 +572,25 @@ def drill_cases(period: Period, measure: str, filters: dict | None = None, role:
 
 def unit_labels(session: Session) -> dict[str, str]:
     return {str(u): n for u, n in session.execute(select(Unit.unit_id, Unit.name))}
+
+
+def dashboard(
+    session: Session, period: Period, now: dt.datetime, filters: dict | None = None, role: str = "lead"
+) -> dict:
+    """Everything the dashboard draws for a period: totals, the trend, rows per unit, category, field, channel
+    and tier, and what is open and overdue right now."""
+    f = _clean_filters(filters)
+    groups = {}
+    for group in ("unit", "category", "field", "channel", "tier"):
+        by_key = _sums(session, period, group, f, role, _party_for(group, f))
+        groups[group] = [{"key": key} | rates(counts) for key, counts in sorted(by_key.items())]
+    overall = _sums(session, period, None, f, role, _party_for(None, f))
+    return {
+        "total": rates(overall.get("", collections.Counter())),
+        "trend": trend(session, period, f, role),
+        "groups": groups,
+        "live": live(session, now, f.get("unit")),
+        "period": period,
+        "filters": f,
+        "role": role,
+    }
