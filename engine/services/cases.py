@@ -8,6 +8,7 @@ import json
 
 from sqlalchemy import exists
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +32,7 @@ from engine.models import HumanTask
 from engine.models import IdempotencyKey
 from engine.models import Unit
 from engine.models import User
+from engine.services import figures
 from engine.services import flow
 from engine.services.attachments import FileStager
 from engine.services.attachments import Upload
@@ -62,7 +64,14 @@ FILTER_KEYS = (
     "enterprise_id",
     "flag",
     "library",
+    # drill-down from a figure or a chart: the cases behind one number
+    "figure",
+    "period",
+    "role",
+    "overdue",
+    "open",
 )
+FIGURE_DIMS = ("unit", "field", "category", "channel", "tier", "batch")
 
 
 def can_see_case(session: Session, actor: Actor, case: Case | None, *, raise_error: bool = False) -> bool:
@@ -276,13 +285,32 @@ def _text_filter(query, q: str, dialect: str):
     return query.where(func.to_tsvector("simple", Case.search_grams).op("@@")(tsquery))
 
 
-def _case_query(actor: Actor, filters: dict, dialect: str = "sqlite"):
+def _case_query(actor: Actor, filters: dict, dialect: str = "sqlite", now=None):
     query = select(Case)
+    now = now or dt.datetime.now(dt.UTC)
     if not actor.sees_all_cases:
         query = query.where(
             exists().where(CaseUnit.case_id == Case.case_id, CaseUnit.unit_id == actor.unit_id)
         )
     f = {k: v for k, v in (filters or {}).items() if k in FILTER_KEYS and v not in (None, "", [])}
+    if "figure" in f:
+        # The cases a figure counted: its dimensions apply to the facts (the unit or tier at the time), not to
+        # where the case stands now.
+        dims = {k: f.pop(k) for k in FIGURE_DIMS if k in f}
+        if "unit" in dims and not str(dims["unit"]).isdigit():
+            raise ValidationFailed("查询条件有误", {"unit": "应为单位编号"})
+        period = figures.parse_period(str(f.pop("period", "")) or None, today=now.astimezone(LOCAL_TZ).date())
+        behind = figures.drill_cases(period, str(f.pop("figure")), dims, str(f.pop("role", "lead")))
+        query = query.where(Case.case_id.in_(behind))
+    if "overdue" in f:
+        late = [HumanTask.case_id == Case.case_id, HumanTask.role == "handler", HumanTask.due_at < now]
+        if "unit" in f and str(f["unit"]).isdigit():
+            late.append(HumanTask.unit_id == int(f["unit"]))
+        query = query.where(exists().where(*late))
+    if "open" in f:
+        query = query.where(Case.status != "closed")
+    if f.get("flag") == "green":  # never flagged, or back to green
+        query = query.where(or_(Case.flag.is_(None), Case.flag == f.pop("flag")))
     for key in ("status", "field", "category", "channel", "tier", "urgency", "flag", "library", "batch"):
         if key in f:
             query = query.where(getattr(Case, key) == f[key])
@@ -331,7 +359,7 @@ def _local_day(value, field: str) -> dt.datetime:
 def search_cases(eng, actor: Actor, filters: dict | None = None, page=1, per_page=20) -> dict:
     """The case list: filters by status, field, category, unit, channel, tier, date range and text; paginated."""
     page, per_page = paginate(page, per_page)
-    query = _case_query(actor, filters or {}, eng.db.engine.dialect.name)
+    query = _case_query(actor, filters or {}, eng.db.engine.dialect.name, eng.now())
     with eng.db.read() as session:
         total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
         rows = session.scalars(

@@ -31,6 +31,7 @@ from engine.domain import CATEGORIES
 from engine.domain import CHANNELS
 from engine.domain import FIELDS
 from engine.domain import TIERS
+from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
 from engine.models import Case
 from engine.models import CaseUnit
@@ -55,22 +56,6 @@ MEASURES = (
 SATISFIED = frozenset({"very_satisfied", "satisfied", "basically"})
 GROUPS = ("unit", "field", "category", "channel", "tier", "batch")
 ROLES = ("lead", "co")
-
-# What each figure counts, shown on the figures page and the dashboard (zh source; translated in templates).
-DEFINITIONS = {
-    "collected": "收集问题：期内登记的问题数（按单位统计时为期内交办给该单位的问题，按层级统计时为期内进入该层级的问题）。来源：登记、派单、升级时记录的事实。",
-    "closed": "已办结：上述问题中到目前为止已销号的数量（“销号”事件）。",
-    "closure_rate": "办结率 = 已办结 ÷ 收集问题。",
-    "resolved": "已解决：已办结且承办单位办理结果为“已解决”的问题数（“办理反馈”提交的结果，经回访后销号）。",
-    "resolution_rate": "问题解决率 = 已解决 ÷ 收集问题。",
-    "on_time_rate": "按时办结率 = 按时办结 ÷ 已办结。按时：最后一次提交办理结果的时间不晚于当时有效的办理期限（含批准的延期）；当场办结或无办理期限的问题视为按时。",
-    "satisfaction_rate": "满意率 = 回访满意（非常满意、满意、基本满意）次数 ÷ 回访次数。每轮办理的回访各计一次。",
-    "returns": "退回次数：承办单位退回派单的次数，计入退回时的牵头单位。",
-    "extensions": "延期次数：获批的延期次数，计入当时的牵头单位。",
-    "reopen_rate": "重办率 = 回访不满意而重新办理的次数 ÷ 回访次数。",
-    "avg_days": "平均办结用时 = 已办结问题从登记（单位：交办；层级：进入该层级）到销号的工作日数之和 ÷ 已办结，按国家法定节假日和调休计算工作日。",
-    "closures": "销号数（趋势图）：当天销号的问题数，按销号日期统计。",
-}
 
 
 def local_day(moment: dt.datetime) -> dt.date:
@@ -594,3 +579,52 @@ def dashboard(
         "filters": f,
         "role": role,
     }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Service calls for the pages and the API (permission + one read transaction)
+
+VIEWERS = ("manager", "supervisor", "leader", "dispatcher", "admin", "handler")
+
+
+def _scope(actor, filters: dict | None) -> dict:
+    """Who sees which figures: the programme office and leaders all of them, a unit's handler its own unit's."""
+    if not actor.has_role(*VIEWERS):
+        raise PermissionDenied("您没有权限查看统计数据")
+    f = dict(filters or {})
+    if not actor.sees_all_cases:
+        if actor.unit_id is None:
+            raise PermissionDenied("您没有所属单位，无法查看统计数据")
+        f["unit"] = actor.unit_id
+    return f
+
+
+def _today(eng) -> dt.date:
+    return local_day(eng.now())
+
+
+def view(eng, actor, period_code=None, date_from=None, date_to=None, group=None, filters=None, role="lead"):
+    """The figures page: one period, overall and per `group`, with unit names for unit rows."""
+    f = _scope(actor, filters)
+    period = parse_period(period_code, date_from, date_to, today=_today(eng))
+    with eng.db.read() as session:
+        result = figures(session, period, group, f, role or "lead")
+        names = unit_labels(session)
+    for row in result["rows"]:
+        row["label"] = names.get(row["key"], row["key"]) if group == "unit" else row["key"]
+    return result
+
+
+def dashboard_view(eng, actor, period_code=None, date_from=None, date_to=None, filters=None, role="lead"):
+    f = _scope(actor, filters)
+    period = parse_period(period_code, date_from, date_to, today=_today(eng))
+    with eng.db.read() as session:
+        result = dashboard(session, period, eng.now(), f, role or "lead")
+        names = unit_labels(session)
+    for row in result["groups"]["unit"]:
+        row["label"] = names.get(row["key"], row["key"])
+    result["live"]["overdue_by_unit"] = [
+        {"key": str(unit_id), "label": names.get(str(unit_id), str(unit_id)), "count": count}
+        for unit_id, count in sorted(result["live"]["overdue_by_unit"].items(), key=lambda item: -item[1])
+    ]
+    return result

@@ -78,7 +78,7 @@ def export_cases(eng, actor: Actor, filters: dict, out) -> int:
 
     Returns the number of cases. :raises ValidationFailed: bad filters (as the case list).
     """
-    query = _case_query(actor, filters or {}, eng.db.engine.dialect.name)
+    query = _case_query(actor, filters or {}, eng.db.engine.dialect.name, eng.now())
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("诉求台账")
     _layout(sheet)
