@@ -42,9 +42,9 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import cases
     from web import design
     from web import enterprises
-    from web import figures
     from web import errors
     from web import evaluation
+    from web import figures
     from web import i18n
     from web import notifications
     from web import open311
