@@ -333,7 +333,10 @@ class HumanTask(Base):
     instance_id: Mapped[int] = mapped_column(
         ForeignKey("workflow_instance.instance_id", ondelete="CASCADE"), index=True
     )
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.case_id", ondelete="CASCADE"), index=True)
+    # NULL for a programme-level task (the quarterly evaluation): case_no then holds the quarter.
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_record.case_id", ondelete="CASCADE"), index=True
+    )
     task_name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     form_key: Mapped[str | None] = mapped_column(String(100))
@@ -454,3 +457,34 @@ class FigureDaily(Base):
     closures: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_figure_daily_dim_day", "dim", "day"),)
+
+
+class EvaluationBoard(Base):
+    """One quarter's evaluation (季度考评): its process instance, the computed draft the manager reviews and,
+    once published, the frozen snapshot of figures, scores and boards that later edits never change."""
+
+    __tablename__ = "evaluation_board"
+    quarter: Mapped[str] = mapped_column(String(7), primary_key=True)  # 2026-Q3
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_instance.instance_id"))
+    status: Mapped[str] = mapped_column(String(20))  # scheduled / review / published / completed
+    due_at: Mapped[dt.datetime]
+    computed_at: Mapped[dt.datetime | None]
+    draft: Mapped[list | None] = mapped_column(JSON)  # the ranking under review (from the process)
+    snapshot: Mapped[dict | None] = mapped_column(JSON)  # frozen at publication
+    published_at: Mapped[dt.datetime | None]
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class EvaluationEvent(Base):
+    """What happened in a quarter's evaluation: computed, reviewed, published, each interview (约谈) recorded."""
+
+    __tablename__ = "evaluation_event"
+    event_id: Mapped[int] = mapped_column(primary_key=True)
+    quarter: Mapped[str] = mapped_column(ForeignKey("evaluation_board.quarter"), index=True)
+    at: Mapped[dt.datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
+    data: Mapped[dict | None] = mapped_column(JSON)

@@ -49,8 +49,23 @@ class Tier:
         return f"“{value}”不是可用的办理层级，只能是 {known}"
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of codes, e.g. the evaluation boards."""
+
+    allowed: dict[str, str]
+
+    def problem(self, value) -> str:
+        if value in self.allowed:
+            return ""
+        known = "、".join(f"{code}（{name}）" for code, name in self.allowed.items())
+        return f"“{value}”不是可用的值，只能是 {known}"
+
+
+BOARDS = {"red": "红榜", "yellow": "黄榜", "black": "黑榜", "unranked": "不参与排名"}
+
 # decision id -> output name -> the values the process can work with.
-CONTRACTS: dict[str, dict[str, Days | Tier]] = {
+CONTRACTS: dict[str, dict[str, Days | Tier | Choice]] = {
     "triage": {
         "tier": Tier(("on_site", "department", "city_leader")),
         "time_limit_days": Days(1, 365),
@@ -63,6 +78,9 @@ CONTRACTS: dict[str, dict[str, Days | Tier]] = {
     },
     "escalation": {
         "escalate_after_days": Days(0, 60, optional=True),
+    },
+    "evaluation": {
+        "board": Choice(BOARDS),
     },
 }
 

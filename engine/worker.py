@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from engine.models import Case
 from engine.models import WorkflowInstance
+from engine.services import evaluation
 from engine.services import flow
 from engine.services import notifications
 
@@ -50,6 +51,9 @@ def fire_next(eng) -> bool:
                 return False
             instance = batch[0]
             failed = instance.instance_id
+            if instance.case_id is None:  # the quarterly evaluation's start timer
+                evaluation.fire(eng, session, instance)
+                return True
             case = session.get(Case, instance.case_id)
             workflow, parsed, engine = flow.load(eng, session, instance, case)
             bpmn_events = flow.run_engine(eng, workflow)
@@ -86,6 +90,7 @@ def run_worker(eng, interval: float = 5.0, once: bool = False, sender=None) -> i
             eng.db.optimize()
             optimized_at = time.monotonic()
         try:
+            evaluation.ensure_scheduled(eng)
             fired = run_pass(eng)
             if fired:
                 log.info("fired %d timer(s)", fired)

@@ -67,6 +67,12 @@ def script_engine(eng, session: Session, case: Case) -> JienanScriptEngine:
     """A script engine for one unit of work on `case`: business rule tasks decide with the newest published
     rule tables; scripts get the helpers of engine.script_api (their effects are applied by `settle`)."""
     api = ScriptApi(eng.clock, {"flag": case.flag, "tier": case.tier, "notices": case.notice_count})
+    return rule_script_engine(eng, session, api)
+
+
+def rule_script_engine(eng, session: Session, api) -> JienanScriptEngine:
+    """A script engine whose helpers are `api`'s functions and whose business rule tasks decide with the live
+    rule tables (each decision audited in `engine.decisions`)."""
     engine = JienanScriptEngine(helpers=api.functions())
     engine.api = api
 

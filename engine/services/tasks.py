@@ -18,6 +18,7 @@ from engine.models import Case
 from engine.models import CaseEvent
 from engine.models import HumanTask
 from engine.models import WorkflowInstance
+from engine.services import evaluation
 from engine.services import flow
 from engine.services.attachments import FileStager
 from engine.services.attachments import Upload
@@ -129,7 +130,10 @@ def get_task(eng, actor: Actor, task_id: str) -> dict:
     with eng.db.read() as session:
         task = _visible_task(session, actor, task_id)
         instance = session.get(WorkflowInstance, task.instance_id)
-        workflow, _parsed, _engine = flow.load(eng, session, instance, session.get(Case, task.case_id))
+        if task.case_id is None:
+            workflow, _parsed, _engine = evaluation.load(eng, session, instance)
+        else:
+            workflow, _parsed, _engine = flow.load(eng, session, instance, session.get(Case, task.case_id))
         live = runtime.find_ready_task(workflow, task.task_id)
         form = eng.forms.get(task.form_key) if task.form_key else None
         units = unit_names(session)
@@ -193,6 +197,8 @@ def _check_extension_request(eng, case: Case, data: dict) -> None:
 
 def _complete(eng, session, stager, actor, task_id, raw, uploads, lock_version) -> dict:
     task = _visible_task(session, actor, task_id)
+    if task.case_id is None:  # a programme-level task: the quarterly evaluation
+        return evaluation.complete(eng, session, actor, task, raw, lock_version)
     # Row lock (PostgreSQL): a concurrent submit of the same case waits here, then finds the task gone (409).
     instance = session.get(WorkflowInstance, task.instance_id, with_for_update=True)
     if lock_version is not None and int(lock_version) != instance.lock_version:

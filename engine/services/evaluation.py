@@ -1,0 +1,472 @@
+"""Quarterly evaluation (季度考评), run by processes/quarterly_evaluation.bpmn.
+
+Each quarter has one instance, created ahead (`ensure_scheduled`, called by the worker and at start-up) and
+waiting on its timer start event: the first working day after the quarter, 09:00. When it fires, the diagram
+computes every unit's score from the quarter's figures, applies the evaluation rule table (score bands → red /
+yellow / black board, too few cases → not ranked), and asks the programme office (活动办) to review. Publishing
+freezes the quarter's figures, scores and boards as a snapshot on `evaluation_board`; the board page of a
+published quarter reads only that snapshot, so later edits never change it. Each black-listed unit then gets an
+accountability interview (约谈) task for the supervisors.
+
+Its human tasks go into the same task projection as the cases' (no case: case_no holds the quarter), so they
+show in the inboxes; completing one goes through `complete` in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine import runtime
+from engine import versions
+from engine.calendar import is_working_day
+from engine.clock import LOCAL_TZ
+from engine.errors import Conflict
+from engine.errors import NotFound
+from engine.errors import PermissionDenied
+from engine.errors import ValidationFailed
+from engine.models import EvaluationBoard
+from engine.models import EvaluationEvent
+from engine.models import HumanTask
+from engine.models import User
+from engine.models import WorkflowInstance
+from engine.rule_contracts import BOARDS
+from engine.script_api import Effect
+from engine.script_api import ScriptApi
+from engine.script_api import _iso
+from engine.services import figures
+from engine.services import flow
+from engine.services.common import Actor
+
+PROCESS_ID = "quarterly_evaluation"
+MANAGERS = ("manager", "admin")
+DRAFT_READERS = ("manager", "admin", "leader", "supervisor")
+START_OF_DAY = dt.time(9, 0)
+
+
+def due_moment(period: figures.Period) -> dt.datetime:
+    """09:00 on the first working day after the quarter (Asia/Shanghai), as UTC."""
+    day = period.end + dt.timedelta(days=1)
+    while not is_working_day(day):
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, START_OF_DAY, tzinfo=LOCAL_TZ).astimezone(dt.UTC)
+
+
+def current_quarter(eng) -> figures.Period:
+    today = figures.local_day(eng.now())
+    return figures.quarter_period(today.year, (today.month - 1) // 3 + 1)
+
+
+def quarter_figures(session: Session, code: str) -> list[dict]:
+    """Every unit's figures as lead unit in the quarter (rates 0 when there is nothing to divide), with its
+    co-handling figures alongside: what the diagram's score script reads."""
+    period = _quarter(code)
+    lead = figures.figures(session, period, "unit", role="lead")["rows"]
+    co = {row["key"]: row for row in figures.figures(session, period, "unit", role="co")["rows"]}
+    names = figures.unit_labels(session)
+    rows = []
+    for row in lead:
+        co_row = co.get(row["key"], {})
+        rows.append(
+            {
+                "unit_id": int(row["key"]),
+                "unit": names.get(row["key"], row["key"]),
+                "collected": row["collected"],
+                "closed": row["closed"],
+                "resolved": row["resolved"],
+                "closure_rate": row["closure_rate"] or 0.0,
+                "resolution_rate": row["resolution_rate"] or 0.0,
+                "on_time_rate": row["on_time_rate"] or 0.0,
+                "satisfaction_rate": row["satisfaction_rate"] or 0.0,
+                "reopen_rate": row["reopen_rate"] or 0.0,
+                "returns": row["returns"],
+                "extensions": row["extensions"],
+                "avg_days": row["avg_days"],
+                "co_collected": co_row.get("collected", 0),
+                "co_closed": co_row.get("closed", 0),
+            }
+        )
+    return rows
+
+
+def _quarter(code: str) -> figures.Period:
+    period = figures.parse_period(str(code))
+    if not period.code.count("-Q"):
+        raise ValidationFailed("考评期间应为季度，如 2026-Q3", {"quarter": "应为季度，如 2026-Q3"})
+    return period
+
+
+class EvaluationApi(ScriptApi):
+    """The script helpers of the evaluation diagram: the quarter's figures, and publishing the boards."""
+
+    def __init__(self, clock, session: Session):
+        super().__init__(clock)
+        self._session = session
+
+    def functions(self) -> dict:
+        return super().functions() | {
+            "quarter_figures": self.quarter_figures,
+            "publish_board": self.publish_board,
+        }
+
+    def quarter_figures(self, quarter) -> list[dict]:
+        return quarter_figures(self._session, str(quarter))
+
+    def publish_board(self, quarter, ranked, note=None) -> None:
+        self.effects.append(Effect("publish", {"quarter": str(quarter), "ranked": ranked, "note": note}))
+
+
+def _engine(eng, session: Session):
+    return flow.rule_script_engine(eng, session, EvaluationApi(eng.clock, session))
+
+
+def _event(session, eng, quarter: str, kind: str, title: str, actor=None, unit_id=None, data=None) -> None:
+    session.add(
+        EvaluationEvent(
+            quarter=quarter,
+            at=eng.now(),
+            actor_id=actor.user_id if actor else None,
+            actor_name=actor.display_name if actor else None,
+            kind=kind,
+            title=title[:200],
+            unit_id=unit_id,
+            data=data,
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Scheduling and running
+
+
+def ensure_scheduled(eng) -> str | None:
+    """Make sure the current quarter has its evaluation instance waiting. Returns the quarter when one was
+    created now (several workers may race: the quarter is the key, so only one wins)."""
+    period = current_quarter(eng)
+    with eng.db.read() as session:
+        if session.get(EvaluationBoard, period.code) is not None:
+            return None
+    try:
+        with eng.db.transaction() as session:
+            if session.get(EvaluationBoard, period.code) is not None:
+                return None
+            if versions.active_version(session, "process", PROCESS_ID) is None:
+                return None
+            _start(eng, session, period, due_moment(period), None)
+    except IntegrityError:
+        return None
+    return period.code
+
+
+def _start(eng, session: Session, period: figures.Period, due: dt.datetime, actor) -> EvaluationBoard:
+    version = versions.active_version(session, "process", PROCESS_ID)
+    if version is None:
+        raise NotFound("季度考评流程尚未部署，请管理员先初始化系统（jienan init）")
+    parsed = flow.parsed_version(eng, session, version.version_id)
+    engine = _engine(eng, session)
+    data = {"quarter": period.code, "quarter_label": period.label, "evaluation_due": _iso(due)}
+    workflow = runtime.create(parsed, str(version.version_id), engine, data)
+    now = eng.now()
+    instance = WorkflowInstance(
+        case_id=None,
+        round_no=1,
+        version_id=version.version_id,
+        status="running",
+        state="",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    board = EvaluationBoard(
+        quarter=period.code, instance_id=instance.instance_id, status="scheduled", due_at=due
+    )
+    session.add(board)
+    session.flush()
+    _event(session, eng, period.code, "scheduled", f"考评定于 {_iso(due)[:16].replace('T', ' ')} 开始", actor)
+    events = flow.run_engine(eng, workflow)
+    settle(eng, session, board, instance, workflow, parsed, engine, actor, events)
+    return board
+
+
+def start_now(eng, actor: Actor, quarter: str) -> dict:
+    """The programme office starts an ended quarter's evaluation now instead of waiting for its timer.
+
+    :raises ValidationFailed: not a quarter, or it has not ended. :raises Conflict: already under way.
+    """
+    if not actor.has_role(*MANAGERS):
+        raise PermissionDenied("只有活动办可以开始季度考评")
+    period = _quarter(quarter)
+    if period.end >= figures.local_day(eng.now()):
+        raise ValidationFailed(
+            f"{period.label}尚未结束，不能考评；季度结束后的第一个工作日系统会自动开始",
+            {"quarter": "该季度尚未结束"},
+        )
+    with eng.db.transaction() as session:
+        board = session.get(EvaluationBoard, period.code, with_for_update=True)
+        if board is not None:
+            if board.status != "scheduled":
+                raise Conflict(f"{period.label}的考评已经开始，请在考评页面查看")
+            old = session.get(WorkflowInstance, board.instance_id)
+            session.execute(delete(HumanTask).where(HumanTask.instance_id == old.instance_id))
+            board.instance_id = None
+            session.flush()
+            session.delete(old)
+            session.delete(board)
+            session.flush()
+        board = _start(eng, session, period, eng.now() - dt.timedelta(seconds=1), actor)
+        return {"quarter": board.quarter, "status": board.status}
+
+
+def fire(eng, session: Session, instance: WorkflowInstance) -> None:
+    """The worker's step for a due evaluation instance (its start timer)."""
+    board = session.scalars(
+        select(EvaluationBoard).where(EvaluationBoard.instance_id == instance.instance_id)
+    ).first()
+    if board is None:
+        instance.status = "error"
+        instance.next_timer_at = None
+        return
+    workflow, parsed, engine = load(eng, session, instance)
+    events = flow.run_engine(eng, workflow)
+    settle(eng, session, board, instance, workflow, parsed, engine, None, events)
+
+
+def load(eng, session: Session, instance: WorkflowInstance):
+    parsed = flow.parsed_version(eng, session, instance.version_id)
+    engine = _engine(eng, session)
+    workflow = runtime.loads(instance.state, lambda _key: parsed, engine)
+    return workflow, parsed, engine
+
+
+def settle(
+    eng, session, board: EvaluationBoard, instance, workflow, parsed, engine, actor, bpmn_events
+) -> None:
+    """Save the instance, carry out the diagram's requests (publication), keep the board and the task
+    projection in step."""
+    now = eng.now()
+    if engine.decisions:
+        tables = sorted({a.get("rule_version_id") for a in engine.decisions if a.get("rule_version_id")})
+        _event(
+            session,
+            eng,
+            board.quarter,
+            "computed",
+            f"按规则表“{engine.decisions[0].get('table_name') or 'evaluation'}”为 {len(engine.decisions)} 个单位分档",
+            data={"rule_versions": tables},
+        )
+        engine.decisions.clear()
+    for effect in engine.api.effects:
+        if effect.kind == "publish":
+            _publish(eng, session, board, effect.args, actor)
+    engine.api.effects.clear()
+    instance.state = runtime.dumps(workflow)
+    instance.next_timer_at = runtime.next_timer(workflow)
+    instance.updated_at = now
+    ready = runtime.ready_human_tasks(workflow)
+    for task in ready:
+        if (
+            task.task_spec.name in parsed.human_tasks
+            and board.status in ("scheduled", "review")
+            and "ranked" in task.data
+        ):
+            if board.status == "scheduled" or board.draft != task.data["ranked"]:
+                board.draft = task.data["ranked"]
+                board.computed_at = now
+            board.status = "review"
+    if workflow.is_completed():
+        instance.status = "completed"
+        board.status = "completed" if board.snapshot else board.status
+    _project(eng, session, board, instance, ready, parsed)
+
+
+def _publish(eng, session, board: EvaluationBoard, args: dict, actor) -> None:
+    if board.snapshot is not None:
+        raise Conflict(f"{board.quarter} 的榜单已经发布，不能再次发布")
+    period = _quarter(board.quarter)
+    ranked = [dict(row) for row in args.get("ranked") or []]
+    for row in ranked:
+        if row.get("board") not in BOARDS:
+            raise ValidationFailed(f"单位“{row.get('unit')}”的榜单“{row.get('board')}”无法识别")
+    ranked.sort(key=lambda row: (list(BOARDS).index(row["board"]), -(row.get("score") or 0)))
+    total = figures.figures(session, period)["total"]
+    board.snapshot = {
+        "quarter": board.quarter,
+        "label": period.label,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "units": ranked,
+        "total": total,
+        "note": args.get("note") or "",
+        "published_at": eng.now().isoformat(),
+        "published_by": actor.display_name if actor else None,
+    }
+    board.published_at = eng.now()
+    board.published_by = actor.user_id if actor else None
+    board.status = "published"
+    counts = {code: sum(1 for row in ranked if row["board"] == code) for code in BOARDS}
+    _event(
+        session,
+        eng,
+        board.quarter,
+        "published",
+        "发布榜单：" + "，".join(f"{BOARDS[c]} {n} 个" for c, n in counts.items() if n),
+        actor,
+        data=counts,
+    )
+
+
+def _project(eng, session, board: EvaluationBoard, instance, ready, parsed) -> None:
+    existing = {
+        row.task_id: row.created_at
+        for row in session.execute(
+            delete(HumanTask)
+            .where(HumanTask.instance_id == instance.instance_id)
+            .returning(HumanTask.task_id, HumanTask.created_at)
+        )
+    }
+    names = figures.unit_labels(session)
+    period = _quarter(board.quarter)
+    for task in ready:
+        spec = parsed.human_tasks.get(task.task_spec.name)
+        if spec is None:
+            continue
+        unit = task.data.get("black_unit") if isinstance(task.data.get("black_unit"), dict) else None
+        unit_name = names.get(str(unit.get("unit_id")), unit.get("unit", "")) if unit else ""
+        title = f"{spec.title}：{unit_name}" if unit_name else spec.title
+        session.add(
+            HumanTask(
+                task_id=str(task.id),
+                instance_id=instance.instance_id,
+                case_id=None,
+                task_name=spec.name,
+                title=title[:200],
+                form_key=spec.form_key,
+                role=spec.role or "manager",
+                unit_id=None,
+                assignee_id=None,
+                created_at=existing.get(str(task.id), eng.now()),
+                due_at=None,
+                flag=None,
+                case_no=board.quarter,
+                case_title=f"{period.label}考评",
+                enterprise_name=unit_name,
+                field="",
+                category="",
+                channel="",
+                urgency="",
+                tier=None,
+                round_no=1,
+            )
+        )
+
+
+def complete(eng, session: Session, actor: Actor, task: HumanTask, raw, lock_version) -> dict:
+    """Complete an evaluation task (review, interview) in the caller's transaction."""
+    instance = session.get(WorkflowInstance, task.instance_id, with_for_update=True)
+    if lock_version is not None and int(lock_version) != instance.lock_version:
+        raise Conflict("页面已过期：其他人刚刚处理了这项考评任务，请刷新后再提交")
+    board = session.scalars(
+        select(EvaluationBoard).where(EvaluationBoard.instance_id == instance.instance_id)
+    ).one()
+    workflow, parsed, engine = load(eng, session, instance)
+    earlier = flow.run_engine(eng, workflow)
+    live = runtime.find_ready_task(workflow, task.task_id)
+    form = eng.forms.get(task.form_key) if task.form_key else None
+    data = form.parse_submission(raw) if form else {}
+    unit = live.data.get("black_unit") if isinstance(live.data.get("black_unit"), dict) else {}
+    _event(
+        session,
+        eng,
+        board.quarter,
+        "interview" if unit else "reviewed",
+        f"完成“{task.title}”",
+        actor,
+        unit_id=unit.get("unit_id"),
+        data={"task_id": task.task_id, "form": data},
+    )
+    events = flow._run(eng, lambda: runtime.complete_task(workflow, live, data))
+    settle(eng, session, board, instance, workflow, parsed, engine, actor, [*earlier, *events])
+    return {"case_id": None, "quarter": board.quarter, "status": board.status, "next_tasks": []}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading boards
+
+
+def boards(eng, actor: Actor) -> list[dict]:
+    """Every quarter's evaluation, newest first."""
+    with eng.db.read() as session:
+        rows = session.scalars(select(EvaluationBoard).order_by(EvaluationBoard.quarter.desc())).all()
+        return [_summary(board) for board in rows]
+
+
+def _summary(board: EvaluationBoard) -> dict:
+    period = _quarter(board.quarter)
+    units = (board.snapshot or {}).get("units") or board.draft or []
+    return {
+        "quarter": board.quarter,
+        "label": period.label,
+        "status": board.status,
+        "due_at": board.due_at,
+        "computed_at": board.computed_at,
+        "published_at": board.published_at,
+        "counts": {code: sum(1 for row in units if row.get("board") == code) for code in BOARDS},
+    }
+
+
+def board(eng, actor: Actor, quarter: str) -> dict:
+    """One quarter's board: the frozen snapshot once published; before that the draft under review (for the
+    programme office, leaders and supervisors only); with the evaluation's record and open tasks."""
+    period = _quarter(quarter)
+    with eng.db.read() as session:
+        row = session.get(EvaluationBoard, period.code)
+        if row is None:
+            raise NotFound(f"{period.label}还没有考评")
+        published = row.snapshot is not None
+        if not published and not actor.has_role(*DRAFT_READERS):
+            raise PermissionDenied(f"{period.label}的考评结果尚未发布")
+        events = session.scalars(
+            select(EvaluationEvent)
+            .where(EvaluationEvent.quarter == period.code)
+            .order_by(EvaluationEvent.event_id)
+        ).all()
+        tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == row.instance_id)).all()
+        publisher = session.get(User, row.published_by).display_name if row.published_by else None
+        names = figures.unit_labels(session)
+        return _summary(row) | {
+            "published": published,
+            "units": (row.snapshot or {}).get("units") if published else (row.draft or []),
+            "total": (row.snapshot or {}).get("total"),
+            "note": (row.snapshot or {}).get("note"),
+            "published_by": publisher,
+            "events": [
+                {
+                    "at": e.at,
+                    "actor": e.actor_name,
+                    "kind": e.kind,
+                    "title": e.title,
+                    "unit": names.get(str(e.unit_id)) if e.unit_id else None,
+                    "form": (e.data or {}).get("form") if e.kind == "interview" else None,
+                }
+                for e in events
+            ],
+            "tasks": [
+                {"task_id": t.task_id, "title": t.title, "role": t.role, "created_at": t.created_at}
+                for t in tasks
+            ],
+            "boards": BOARDS,
+        }
+
+
+def task_board(eng, actor: Actor, task_id: str) -> str:
+    """The quarter an evaluation task belongs to (for its page)."""
+    with eng.db.read() as session:
+        task = session.get(HumanTask, str(task_id))
+        if task is None or task.case_id is not None:
+            raise NotFound("找不到这个考评任务")
+        return task.case_no
