@@ -42,6 +42,7 @@ import atexit
 import contextlib
 import datetime as dt
 import http.client
+import itertools
 import json
 import math
 import os
@@ -863,8 +864,28 @@ def _choice(rng: random.Random, weights: dict):
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def generate_cases(eng, n: int, seed: int = 2026) -> dict:
-    """Bulk-insert n cases with case_unit, enterprise, workflow_instance and human_task rows (bypasses services)."""
+def generate_cases(
+    eng,
+    n: int,
+    seed: int = 2026,
+    *,
+    now: dt.datetime | None = None,
+    span_days: float = 365,
+    p_closed=None,
+    co_share: float = 0.15,
+    batch=None,
+    insert_rows=None,
+    analyze: bool = True,
+    keep_rows: bool = False,
+) -> dict:
+    """Bulk-insert n cases with case_unit, enterprise, workflow_instance and human_task rows (bypasses services).
+
+    The keywords (for bench_figures; their defaults give the data bench_read has always used): `now` (default
+    NOW), cases created over the `span_days` before it, `p_closed(age_days)` the chance a case is closed,
+    `co_share` of dispatched cases with a co-handling unit, `batch(rng, created)` the case's 交办批次 (or None),
+    `insert_rows(conn, table, rows)` instead of chunked INSERTs, `analyze=False` to skip the closing
+    ANALYZE, `keep_rows=True` to return the generated rows under "rows".
+    """
     from sqlalchemy import func
     from sqlalchemy import select
     from sqlalchemy import text
@@ -883,7 +904,7 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
 
     rng = random.Random(seed)
     descriptions = [c["description"] for c in sample_cases()]
-    now = NOW
+    now = now or NOW
     with eng.db.read() as session:
         units = dict(session.execute(select(Unit.code, Unit.unit_id)).all())
         users = dict(session.execute(select(User.username, User.user_id)).all())
@@ -912,15 +933,16 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
                 "name": name,
                 "credit_code": demo_credit_code(name),
                 "field": _choice(rng, FIELD_W),
-                "created_at": now - dt.timedelta(days=400),
+                "created_at": now - dt.timedelta(days=max(400, span_days + 35)),
             }
         )
-    ent_weights = [1 / (i + 1) ** 0.6 for i in range(n_ent)]
+    # cumulative weights once: rng.choices(weights=...) would add them up again for every case (same draws)
+    ent_cum = list(itertools.accumulate(1 / (i + 1) ** 0.6 for i in range(n_ent)))
 
     # creation times over the last year, working hours, fewer at weekends; ids follow time
     stamps = []
     for _ in range(n):
-        day = now - dt.timedelta(days=rng.random() * 365)
+        day = now - dt.timedelta(days=rng.random() * span_days)
         local = day.astimezone(LOCAL_TZ)
         if local.weekday() >= 5 and rng.random() < 0.7:
             local -= dt.timedelta(days=rng.choice((1, 2)))
@@ -934,7 +956,7 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
     roads_used = {}
     for i, created in enumerate(stamps):
         case_id = i + 1
-        ent = enterprises[rng.choices(range(n_ent), weights=ent_weights)[0]]
+        ent = enterprises[rng.choices(range(n_ent), cum_weights=ent_cum)[0]]
         field = ent["field"] if rng.random() < 0.85 else _choice(rng, FIELD_W)
         category, urgency = _choice(rng, CATEGORY_W), _choice(rng, URGENCY_W)
         tier = (
@@ -955,8 +977,11 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
         )
         title = base[:40]
         age_days = (now - created).total_seconds() / 86400
-        p_closed = 0.96 if age_days > 90 else 0.8 if age_days > 30 else 0.45 if age_days > 7 else 0.1
-        closed = rng.random() < p_closed
+        if p_closed is None:
+            p_close = 0.96 if age_days > 90 else 0.8 if age_days > 30 else 0.45 if age_days > 7 else 0.1
+        else:
+            p_close = p_closed(age_days)
+        closed = rng.random() < p_close
         if closed:
             status = "closed"
         elif tier == "on_site":
@@ -1028,9 +1053,11 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
             }
         )
         cases[-1]["search_grams"] = search.grams(cases[-1]["search_text"])
+        if batch is not None:
+            cases[-1]["batch"] = batch(rng, created)
         if lead:
             case_units.append({"case_id": case_id, "unit_id": units[lead], "relation": "lead"})
-            if rng.random() < 0.15:
+            if rng.random() < co_share:
                 co = rng.choice([u for u in DEPARTMENT_UNITS if u != lead])
                 case_units.append({"case_id": case_id, "unit_id": units[co], "relation": "co"})
         if not closed:
@@ -1084,6 +1111,9 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
             (WorkflowInstance.__table__, instances),
             (HumanTask.__table__, tasks),
         ):
+            if insert_rows is not None:
+                insert_rows(conn, table, rows)
+                continue
             for start in range(0, len(rows), chunk):
                 conn.execute(table.insert(), rows[start : start + chunk])
         if conn.dialect.name == "sqlite":
@@ -1103,10 +1133,10 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
                         f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), (SELECT max({column}) FROM {table}))"
                     )
                 )
-    if eng.db.engine.dialect.name == "postgresql":
+    if analyze and eng.db.engine.dialect.name == "postgresql":
         with eng.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))  # what autovacuum does shortly after a bulk load
-    else:
+    elif analyze:
         eng.db.optimize()  # what the worker's periodic PRAGMA optimize does on a live SQLite database
     busiest = {}
     for t in tasks:
@@ -1116,7 +1146,9 @@ def generate_cases(eng, n: int, seed: int = 2026) -> dict:
     unit_id = max(busiest, key=busiest.get)
     common_road = max(roads_used, key=roads_used.get)
     median_road = sorted(roads_used, key=roads_used.get)[len(roads_used) // 2]
+    rows = {"cases": cases, "case_units": case_units, "tasks": tasks} if keep_rows else None
     return {
+        "rows": rows,
         "cases": n,
         "open_tasks": len(tasks),
         "enterprises": n_ent,

@@ -59,6 +59,9 @@ class CheckResult:
         return SpecError(message, problems=self.problems)
 
 
+CASE_PROCESS = "case_handling"  # the one whose end events close or reopen a case
+
+
 def check_process(xml: str | bytes, *, forms: set[str], decisions: set[str]) -> CheckResult:
     """Every problem that stops this diagram from being deployed (empty list: it can be deployed).
 
@@ -77,7 +80,7 @@ def check_process(xml: str | bytes, *, forms: set[str], decisions: set[str]) -> 
         return CheckResult(None, exc.problems or [{"element_id": None, "message": exc.message}])
     problems += _human_tasks(parsed, forms)
     problems += _rule_tasks(parsed, decisions)
-    if "closed" not in parsed.end_events.values():
+    if parsed.process_id == CASE_PROCESS and "closed" not in parsed.end_events.values():
         problems.append(
             {
                 "element_id": parsed.process_id,

@@ -202,8 +202,9 @@ def _describe(process_id, spec, subprocess_specs, digest, end_results) -> Parsed
         for task_spec in process_spec.task_specs.values():
             if getattr(task_spec, "manual", False):
                 properties = getattr(task_spec, "extensions", {}).get("properties", {})
+                # The element id: a multi-instance task's spec is named "<id> [child]".
                 human[task_spec.name] = HumanTaskSpec(
-                    name=task_spec.name,
+                    name=getattr(task_spec, "bpmn_id", None) or task_spec.name,
                     title=task_spec.bpmn_name or task_spec.name,
                     role=LANE_TO_ROLE.get(task_spec.lane) if task_spec.lane else None,
                     lane=task_spec.lane,

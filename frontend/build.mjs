@@ -3,6 +3,7 @@
 //   modeler.js + modeler.css the BPMN editor (bpmn-js and its properties panel)
 //   viewer.js + viewer.css   the read-only process map of a case
 //   dmn.js + dmn.css         the rule table editor (dmn-js)
+//   dashboard.js + .css      the charts of the dashboard (数据看板; ECharts, only the chart types it draws)
 // Each pair is standalone (no shared chunks), so a page loads only the editor it shows.
 //
 // The output is deterministic: the dist folder is emptied first, esbuild's output depends only on
@@ -18,7 +19,7 @@ const watch = process.argv.includes("--watch");
 
 const options = {
   absWorkingDir: root,
-  entryPoints: ["app", "modeler", "viewer", "dmn"].flatMap((name) => [
+  entryPoints: ["app", "modeler", "viewer", "dmn", "dashboard"].flatMap((name) => [
     `frontend/${name}.js`,
     `frontend/${name}.css`,
   ]),

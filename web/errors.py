@@ -20,7 +20,8 @@ PAGES = {400, 403, 404, 409, 413, 422, 429, 500}
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """The API and the pages' own JSON endpoints (…/data.json) answer errors in JSON."""
+    return request.path.startswith("/api/") or request.path.endswith(".json")
 
 
 def error_response(status: int, message: str, **extra):

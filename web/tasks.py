@@ -71,6 +71,8 @@ def _task_page(task: dict, values: dict, errors: dict, status: int = 200):
 @login_required
 def show(task_id: str):
     task = task_service.get_task(eng(), actor(), task_id)
+    if task["case_id"] is None:  # the quarterly evaluation's tasks have their own page
+        return redirect(url_for("evaluation.task", task_id=task_id))
     return _task_page(task, task["values"], {})
 
 
@@ -78,6 +80,8 @@ def show(task_id: str):
 @login_required
 def submit(task_id: str):
     task = task_service.get_task(eng(), actor(), task_id)
+    if task["case_id"] is None:
+        return redirect(url_for("evaluation.task", task_id=task_id), code=307)
     form = eng().forms.get(task["form_key"]) if task.get("form_key") else None
     try:
         result = task_service.complete_task(

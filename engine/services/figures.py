@@ -475,9 +475,7 @@ def _fact_query(period: Period, f: dict, role: str, party: str):
 
 
 def _from_facts(session: Session, period: Period, group: str | None, f: dict, role: str, party: str) -> dict:
-    column = {"unit": FigureFact.unit_id, None: None}.get(
-        group, getattr(FigureFact, group) if group else None
-    )
+    column = None if group is None else FigureFact.unit_id if group == "unit" else getattr(FigureFact, group)
     query = _fact_query(period, f, role, party)
     columns = [FigureFact.measure, func.sum(FigureFact.amount)]
     if column is not None:

@@ -40,10 +40,19 @@ FORM_KEYS = [
     "arbitrate",
     "province_handoff",
     "province_answer",
+    "evaluation_review",
+    "accountability_interview",
 ]
 
 # One valid API submission per form; the expected result adds every other declared field as None / [].
 VALID = {
+    "evaluation_review": {"decision": "publish"},
+    "accountability_interview": {
+        "interview_date": "2026-04-03",
+        "interviewee": "王局长",
+        "interview_record": "指出一季度办理严重滞后的问题。",
+        "rectification": "两周内全部办结。",
+    },
     "province_handoff": {
         "handed_to": "省电力公司",
         "handed_at": "2026-03-12",

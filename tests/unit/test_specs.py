@@ -87,7 +87,9 @@ def test_every_diagram_parses_with_validation(path, parsed_files):
     executable = root.xpath("//bpmn:process[@isExecutable='true']/@id", namespaces=NS)
     assert [parsed.process_id] == executable
     assert parsed.content_hash and len(parsed.content_hash) == 64
-    assert parsed.end_events, "一个可执行流程至少要有一个结束事件"
+    assert root.xpath("//bpmn:endEvent", namespaces=NS), "一个可执行流程至少要有一个结束事件"
+    if parsed.process_id == "case_handling":  # the end events that close or reopen a case
+        assert parsed.end_events
     assert set(parsed.end_events.values()) <= {"closed", "reopen"}
 
 
@@ -120,9 +122,10 @@ def test_every_user_task_has_an_existing_form_and_a_known_role(path, parsed_file
     root = xml_root(path)
     task_ids = root.xpath("//bpmn:userTask/@id | //bpmn:manualTask/@id", namespaces=NS)
     assert task_ids
-    assert sorted(parsed.human_tasks) == sorted(task_ids)
+    by_element = {spec.name: spec for spec in parsed.human_tasks.values()}  # multi-instance: "<id> [child]"
+    assert sorted(by_element) == sorted(task_ids)
     for name in task_ids:
-        spec = parsed.human_tasks[name]
+        spec = by_element[name]
         assert spec.form_key, f"任务 {name} 没有 formKey"
         assert load_form(spec.form_key).key == spec.form_key
         assert spec.lane, f"任务 {name} 不在任何泳道中"
@@ -141,7 +144,7 @@ def test_every_lane_maps_to_a_role(path):
 def test_every_business_rule_task_names_a_shipped_decision(path, parsed_files, decisions):
     parsed = parsed_files[path.name]
     rule_tasks = xml_root(path).xpath("//bpmn:businessRuleTask/@id", namespaces=NS)
-    assert sorted(parsed.decision_refs) == sorted(rule_tasks)
+    assert sorted(name.removesuffix(" [child]") for name in parsed.decision_refs) == sorted(rule_tasks)
     for task_name, decision_id in parsed.decision_refs.items():
         assert decision_id, f"业务规则任务 {task_name} 没有 calledDecisionId"
         assert decision_id in decisions, f"业务规则任务 {task_name} 引用的决策 {decision_id} 不存在"

@@ -6,8 +6,11 @@ from __future__ import annotations
 import io
 
 import pytest
+from sqlalchemy import func
+from sqlalchemy import select
 from werkzeug.test import EnvironBuilder
 
+from engine.models import ProcessVersion
 from engine.specs import PROCESSES_DIR
 from tests.helpers import add_review_step
 
@@ -22,7 +25,7 @@ def test_only_designers_reach_the_modeler(client, auth, user):
     assert client.post("/design/processes/case_handling/deploy", json={"xml": BPMN}).status_code == 403
 
 
-def test_library_modeler_validate_and_deploy(client, auth, journey):
+def test_library_modeler_validate_and_deploy(client, auth, journey, eng):
     journey.register()
     auth.login("designer")
     library = client.get("/design/")
@@ -50,7 +53,13 @@ def test_library_modeler_validate_and_deploy(client, auth, journey):
     assert export.status_code == 200 and 'id="review"' in export.text
     assert "attachment" in export.headers["Content-Disposition"]
     assert client.get(f"/design/versions/{new}").status_code == 200
-    diff = client.get(f"/design/diff?old={new - 1}&new={new}")
+    with eng.db.read() as session:
+        old = session.scalar(
+            select(func.max(ProcessVersion.version_id)).where(
+                ProcessVersion.process_id == "case_handling", ProcessVersion.version_id < new
+            )
+        )
+    diff = client.get(f"/design/diff?old={old}&new={new}")
     assert diff.status_code == 200 and "review" in diff.text and "flow_verify_pass" in diff.text
     assert client.get("/design/diff?old=x&new=1").status_code == 422
     assert client.get("/design/versions/99999").status_code == 404

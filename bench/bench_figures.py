@@ -1,0 +1,678 @@
+"""Figures (统计) and dashboard benchmark: 1,000,000 generated cases, on SQLite and PostgreSQL.
+
+Target: median and p95 <= 200 ms for every figures/dashboard query, for a quarter (2026-Q3) and a year (2025).
+Prints the machine facts and ONE table (measurement, backend, median, p95, n, target, ok?); nothing asserts on
+time, the script exits 0 either way.
+
+    .venv/bin/python bench/bench_figures.py                 # 1,000,000 cases per backend (about an hour)
+    .venv/bin/python bench/bench_figures.py --quick         # 20,000 cases
+    options: --cases N   --pg URL   --no-pg   --keep   --explain
+
+--pg is a PostgreSQL URL whose role may CREATE DATABASE (default as bench_loop); the databases are called
+jn_bench_* and dropped at the end unless --keep. --explain prints, after the table, the plans of the slowest
+statements of every query over target (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite).
+
+The data is generated with bulk SQL and BYPASSES the services (read path only):
+
+- bench_loop.generate_cases makes the cases (case_record, case_unit, enterprise, and for the open ones a
+  placeholder workflow_instance and a human_task row), created 2023-01-01 … 2026-11-20 (a year ≈ 260,000 cases,
+  a quarter ≈ 65,000), ~88% closed, ~30% with a co-handling unit and ~30% in one of 12 交办批次 (one per
+  four months). On PostgreSQL its rows go in with COPY. The case rows get handled_at (the unit's result, which
+  decides on-time) and extensions_count here.
+- figure_fact rows are derived from each case the way engine/services/figures.py credits them: parties "case",
+  "tier" and "unit" (lead, and co when there is one), each with collected on its cohort day; reopened earlier
+  rounds (revisits + reopened); returns (case, tier, lead) and approved extensions (all but co); when closed:
+  closed, resolved, on_time, close_days (working days from the party's day to the close day), closures (dated
+  the close day) and the final revisit (revisits, satisfied). Zero amounts are not written (as credit() skips
+  them): ~25 rows per case. Loaded with COPY (PostgreSQL) or one executemany transaction with
+  journal_mode=OFF / synchronous=OFF (SQLite, a connection of its own; the benchmark then runs with the
+  engine's own settings, WAL), indexes dropped during the load and rebuilt after it.
+- figure_daily is built from figure_fact with one INSERT … SELECT … GROUP BY per dimension (the dimension
+  values are those written on the facts, which are the case's at that moment — what the live path writes).
+  It is checked: figures._from_daily must equal figures._from_facts for 2026-Q3 (overall, per lead unit, per
+  co unit, per field, per tier, per batch); with at most 50,000 cases also against figures.rebuild_daily.
+
+Then ANALYZE (VACUUM ANALYZE on PostgreSQL, eng.db.optimize() on SQLite). Each query is run twice to warm up and
+then timed 20 times, each sample in its own eng.db.read() session (session, connection checkout and rollback
+included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import datetime as dt
+import itertools
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_loop import Databases  # noqa: E402
+from bench.bench_loop import Table  # noqa: E402
+from bench.bench_loop import generate_cases  # noqa: E402
+from bench.bench_loop import log  # noqa: E402
+from bench.bench_loop import pct  # noqa: E402
+from bench.bench_loop import prepared_engine  # noqa: E402
+from bench.bench_loop import run_per_backend  # noqa: E402
+from engine.clock import LOCAL_TZ  # noqa: E402
+
+FULL, QUICK = 1_000_000, 20_000
+DATA_START = dt.datetime(2023, 1, 1, 8, 0, tzinfo=LOCAL_TZ)
+DATA_NOW = dt.datetime(2026, 11, 20, 20, 0, tzinfo=LOCAL_TZ)  # "now" of the data: the last cases, live()
+QUARTER, YEAR = "2026-Q3", "2025"
+TARGET_MS = 200
+WARMUP, SAMPLES = 2, 20
+N_BATCHES, BATCH_SHARE, CO_SHARE = 12, 0.30, 0.30
+SEED = 2026
+FACT_COLUMNS = (
+    "fact_id", "case_id", "measure", "party", "day", "amount", "unit_id", "role", "tier", "field", "category",
+    "channel", "batch", "at",
+)  # fmt: skip
+FACT_INDEXES = {
+    "ix_figure_fact_case": "case_id, party, measure",
+    "ix_figure_fact_day": "party, measure, day",
+    "ix_figure_fact_batch": "batch, day",
+}
+EXPLAIN = False  # --explain
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Data
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def p_closed(age_days: float) -> float:
+    """~88% of all cases closed: old ones mostly, the last weeks' much less."""
+    return 0.90 if age_days > 90 else 0.75 if age_days > 30 else 0.45 if age_days > 7 else 0.1
+
+
+def batch_names() -> list[tuple[dt.datetime, str]]:
+    span = (DATA_NOW - DATA_START) / N_BATCHES
+    starts = [DATA_START + span * k for k in range(N_BATCHES)]
+    return [(start, f"第{k + 1}批交办（{start:%Y年%m月}）") for k, start in enumerate(starts)]
+
+
+BATCHES = batch_names()
+
+
+def pick_batch(rng: random.Random, created: dt.datetime) -> str | None:
+    """About 30% of the cases came in a 交办批次: the one of the four months they were registered in."""
+    if rng.random() >= BATCH_SHARE:
+        return None
+    name = BATCHES[0][1]
+    for start, label in BATCHES:
+        if created >= start:
+            name = label
+    return name
+
+
+def complete_case_rows(rows: list[dict], rng: random.Random) -> None:
+    """What generate_cases leaves out and the figures read: the unit's result time and approved extensions."""
+    for case in rows:
+        closed_at, signed = case["closed_at"], case["signed_at"]
+        handled = None
+        if closed_at is not None and signed is not None:
+            handled = max(signed, closed_at - dt.timedelta(days=rng.uniform(0.2, 3)))
+        case["handled_at"] = handled
+        case["extensions_count"] = int(signed is not None and rng.random() < 0.04)
+
+
+def make_loader(backend: str):
+    """generate_cases' insert_rows: COPY on PostgreSQL, chunked INSERTs with a big page cache on SQLite."""
+    rng = random.Random(SEED + 1)
+
+    def insert_rows(conn, table, rows):
+        if table.name == "case_record":
+            complete_case_rows(rows, rng)
+        if not rows:
+            return
+        if backend == "sqlite":
+            conn.exec_driver_sql(
+                "PRAGMA cache_size=-1000000"
+            )  # this connection only; disposed after the load
+            for start in range(0, len(rows), 5000):
+                conn.execute(table.insert(), rows[start : start + 5000])
+            return
+        columns = list(rows[0])
+        defaults = {  # what SQLAlchemy fills in client-side for an INSERT (the columns have no server default)
+            c.name: c.default.arg
+            for c in table.columns
+            if c.name not in columns and c.default is not None and c.default.is_scalar
+        }
+        names = ", ".join(f'"{c}"' for c in [*columns, *defaults])
+        tail = list(defaults.values())
+        with (
+            conn.connection.dbapi_connection.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row([row[c] for c in columns] + tail)
+
+    return insert_rows
+
+
+def working_day_index(start: dt.date, end: dt.date) -> dict[dt.date, int]:
+    """Working days up to each day, so that working_days_between(a, b) = index[b] - index[a]."""
+    from engine.calendar import is_working_day
+
+    index, count, day = {}, 0, start
+    while day <= end:
+        count += is_working_day(day)
+        index[day] = count
+        day += dt.timedelta(days=1)
+    return index
+
+
+def fact_rows(rows: dict, stamp):
+    """figure_fact tuples (FACT_COLUMNS order) as engine/services/figures.py would have credited them.
+
+    `stamp(datetime)` formats the `at` column for the backend; days are ISO strings (both backends read them).
+    """
+    from engine.services.figures import SATISFIED
+
+    units_of = collections.defaultdict(list)
+    for row in rows["case_units"]:
+        units_of[row["case_id"]].append((row["unit_id"], row["relation"]))
+    first = local_day(min(c["created_at"] for c in rows["cases"])) - dt.timedelta(days=7)
+    index = working_day_index(first, local_day(DATA_NOW) + dt.timedelta(days=60))
+    iso = {day: day.isoformat() for day in index}
+    now = DATA_NOW.astimezone(dt.UTC)
+    fact_id = 0
+    for case in rows["cases"]:
+        case_id, created, closed_at = case["case_id"], case["created_at"], case["closed_at"]
+        tail = (case["tier"], case["field"], case["category"], case["channel"], case.get("batch"))
+        day = local_day(created)
+        parties = [("case", None, None, day)]
+        if case["tier"]:
+            parties.append(("tier", None, None, day))
+        units = units_of.get(case_id, ())
+        if units:  # assigned at dispatch, just before the unit signed for it
+            signed = case["signed_at"]
+            unit_day = local_day(signed - dt.timedelta(hours=1)) if signed else local_day(created)
+            parties += [("unit", unit_id, role, unit_day) for unit_id, role in units]
+        at = stamp(created)  # when the fact was recorded (no figure reads it)
+        facts = [(p, "collected", 1, p[3], at) for p in parties]
+        for _round in range(case["round_no"] - 1):  # earlier rounds: the enterprise was not satisfied
+            facts += [(p, m, 1, p[3], at) for p in parties for m in ("revisits", "reopened")]
+        if case["returns_count"]:
+            facts += [(p, "returns", case["returns_count"], p[3], at) for p in parties if p[2] != "co"]
+        if case["extensions_count"]:
+            facts += [(p, "extensions", case["extensions_count"], p[3], at) for p in parties if p[2] != "co"]
+        if closed_at is not None:
+            at = stamp(closed_at)
+            close_day = local_day(closed_at)
+            deadline = case["deadline_at"]
+            on_time = int(deadline is None or (case["handled_at"] or now) <= deadline)
+            resolved = int(case["outcome"] == "resolved")
+            satisfied = int(case["satisfaction"] in SATISFIED)
+            for p in parties:
+                days = max(0, index[close_day] - index[p[3]])
+                facts += [
+                    (p, "revisits", 1, p[3], at),
+                    (p, "satisfied", satisfied, p[3], at),
+                    (p, "closed", 1, p[3], at),
+                    (p, "resolved", resolved, p[3], at),
+                    (p, "on_time", on_time, p[3], at),
+                    (p, "close_days", days, p[3], at),
+                    (p, "closures", 1, close_day, at),
+                ]
+        for (party, unit_id, role, _day), measure, amount, fact_day, at in facts:
+            if amount:
+                fact_id += 1
+                yield (fact_id, case_id, measure, party, iso[fact_day], amount, unit_id, role, *tail, at)
+
+
+def sqlite_stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # what UTCDateTime stores on SQLite
+
+
+def pg_stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat()
+
+
+def daily_statements() -> list[str]:
+    """INSERT … SELECT … GROUP BY per dimension of figure_daily (see figures.Party.dims)."""
+    from engine.services.figures import MEASURES
+
+    sums = ", ".join(f"SUM(CASE WHEN measure = '{m}' THEN amount ELSE 0 END)" for m in MEASURES)
+    dims = [  # dim, key, where, group by
+        ("'all'", "''", "party = 'case'", "day"),
+        ("'field'", "field", "party = 'case'", "day, field"),
+        ("'category'", "category", "party = 'case'", "day, category"),
+        ("'channel'", "channel", "party = 'case'", "day, channel"),
+        ("'batch'", "batch", "party = 'case' AND batch IS NOT NULL", "day, batch"),
+        ("'tier'", "tier", "party = 'tier'", "day, tier"),
+        ("role", "CAST(unit_id AS TEXT)", "party = 'unit'", "day, role, unit_id"),
+    ]
+    return [
+        f'INSERT INTO figure_daily (day, dim, "key", {", ".join(MEASURES)}) '
+        f"SELECT day, {dim}, {key}, {sums} FROM figure_fact WHERE {where} GROUP BY {group}"
+        for dim, key, where, group in dims
+    ]
+
+
+def load_facts(eng, backend: str, rows: dict) -> dict:
+    """figure_fact (bulk) and figure_daily (SQL); indexes dropped during the load. Returns counts and seconds."""
+    from sqlalchemy import text
+
+    out = {}
+    if backend == "sqlite":
+        eng.dispose()  # no other connection: journal_mode can leave WAL for the load
+        conn = sqlite3.connect(eng.db.engine.url.database, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=OFF")
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.execute("PRAGMA cache_size=-2000000")
+            conn.execute("BEGIN")
+            for name in FACT_INDEXES:
+                conn.execute(f"DROP INDEX {name}")
+            started = time.perf_counter()
+            sql = f"INSERT INTO figure_fact ({', '.join(FACT_COLUMNS)}) VALUES ({', '.join('?' * len(FACT_COLUMNS))})"
+            facts = fact_rows(rows, sqlite_stamp)
+            count = 0
+            while chunk := list(itertools.islice(facts, 100_000)):
+                conn.executemany(sql, chunk)
+                count += len(chunk)
+            out["facts"], out["facts_s"] = count, time.perf_counter() - started
+            started = time.perf_counter()
+            for statement in daily_statements():
+                conn.execute(statement)
+            out["daily_s"] = time.perf_counter() - started
+            started = time.perf_counter()
+            for name, columns in FACT_INDEXES.items():
+                conn.execute(f"CREATE INDEX {name} ON figure_fact ({columns})")
+            out["index_s"] = time.perf_counter() - started
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA journal_mode=WAL")
+        finally:
+            conn.close()
+        started = time.perf_counter()
+        eng.db.optimize()  # full ANALYZE, what the worker does periodically on a live database
+        out["analyze_s"] = time.perf_counter() - started
+    else:
+        with eng.db.engine.begin() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()
+            for name in FACT_INDEXES:
+                cursor.execute(f"DROP INDEX {name}")
+            started = time.perf_counter()
+            count = 0
+            with cursor.copy(f"COPY figure_fact ({', '.join(FACT_COLUMNS)}) FROM STDIN") as copy:
+                for row in fact_rows(rows, pg_stamp):
+                    copy.write_row(row)
+                    count += 1
+            out["facts"], out["facts_s"] = count, time.perf_counter() - started
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('figure_fact', 'fact_id'), (SELECT max(fact_id) FROM figure_fact))"
+            )
+            started = time.perf_counter()
+            for statement in daily_statements():
+                cursor.execute(statement)
+            out["daily_s"] = time.perf_counter() - started
+            started = time.perf_counter()
+            for name, columns in FACT_INDEXES.items():
+                cursor.execute(f"CREATE INDEX {name} ON figure_fact ({columns})")
+            out["index_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        with eng.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))  # what autovacuum does shortly after a bulk load
+        out["analyze_s"] = time.perf_counter() - started
+    with eng.db.read() as session:
+        out["daily"] = session.execute(text("SELECT count(*) FROM figure_daily")).scalar()
+    return out
+
+
+def generate(eng, backend: str, n: int) -> dict:
+    started = time.perf_counter()
+    facts = generate_cases(
+        eng,
+        n,
+        SEED,
+        now=DATA_NOW.astimezone(dt.UTC),
+        span_days=(DATA_NOW - DATA_START).total_seconds() / 86400,
+        p_closed=p_closed,
+        co_share=CO_SHARE,
+        batch=pick_batch,
+        insert_rows=make_loader(backend),
+        analyze=False,
+        keep_rows=True,
+    )
+    rows = facts["rows"]
+    cases_s = time.perf_counter() - started
+    log(f"  {backend}: {n:,} cases, {facts['open_tasks']:,} open tasks in {cases_s:.0f} s; facts next")
+    loaded = load_facts(eng, backend, rows)
+    closed = sum(c["closed_at"] is not None for c in rows["cases"])
+    batched = sum(c.get("batch") is not None for c in rows["cases"])
+    co = sum(r["relation"] == "co" for r in rows["case_units"])
+    log(
+        f"  {backend}: {loaded['facts']:,} facts in {loaded['facts_s']:.0f} s, {loaded['daily']:,} daily rows "
+        f"in {loaded['daily_s']:.0f} s, indexes {loaded['index_s']:.0f} s, analyze {loaded['analyze_s']:.0f} s; "
+        f"{closed / n:.1%} closed, {batched / n:.1%} in a batch, {co / n:.1%} with a co unit"
+    )
+    return loaded | {
+        "cases_s": cases_s,
+        "total_s": time.perf_counter() - started,
+        "open_tasks": facts["open_tasks"],
+        "closed_share": closed / n,
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Checks
+
+
+def work_around_unit_group(eng) -> bool:
+    """figures._from_facts raises AttributeError for group="unit" (it evaluates getattr(FigureFact, group) as the
+    default of a dict .get before looking "unit" up), so figures(group="unit", filters=...) and a filtered
+    dashboard fail. When that is still so, FigureFact gets a synonym `unit` of unit_id in this process only, so
+    that the query the fix would run can be timed; the rows say so. Returns whether it was needed."""
+    from engine.models import FigureFact
+    from engine.services import figures
+
+    if "unit" in FigureFact.__dict__:
+        return True  # added for the previous backend
+    period = figures.parse_period(QUARTER)
+    try:
+        with eng.db.read() as session:
+            figures._from_facts(session, period, "unit", {"field": "工业"}, "lead", "unit")
+    except AttributeError:
+        FigureFact.unit = FigureFact.unit_id  # declarative maps it as a synonym
+        return True
+    return False
+
+
+def normalised(sums: dict) -> dict:
+    return {key: {m: v for m, v in counts.items() if v} for key, counts in sums.items()}
+
+
+def check_daily(eng, n: int, patched: bool) -> list[tuple[str, bool, str]]:
+    """figure_daily built by SQL answers as the facts do (and, on small runs, as figures.rebuild_daily)."""
+    from sqlalchemy import select
+
+    from engine.models import FigureDaily
+    from engine.services import figures
+
+    period = figures.parse_period(QUARTER)
+    checks = []
+    with eng.db.read() as session:
+        mismatched = []
+        for group, role in ((None, "lead"), ("unit", "lead"), ("unit", "co"), ("field", "lead"), ("tier", "lead"),
+                            ("batch", "lead")):  # fmt: skip
+            daily = normalised(figures._from_daily(session, period, group, role))
+            facts = normalised(
+                figures._from_facts(session, period, group, {}, role, figures._party_for(group, {}))
+            )
+            if (
+                group == "batch"
+            ):  # the fact path has a row "None" for the cases in no batch; the daily has none
+                facts.pop("None", None)
+            if daily != facts or not daily:
+                mismatched.append(f"{group or 'all'}/{role}")
+        detail = "overall, unit lead+co" + ("*" if patched else "") + ", field, tier, batch"
+        checks.append((f"check: {QUARTER} from figure_daily = from figure_fact ({detail})", not mismatched,
+                       ", ".join(mismatched)))  # fmt: skip
+    if n <= 50_000:
+        columns = [getattr(FigureDaily, c.name) for c in FigureDaily.__table__.columns]
+        query = select(*columns).order_by(FigureDaily.day, FigureDaily.dim, FigureDaily.key)
+        with eng.db.read() as session:  # never commits: the rebuild is rolled back
+            ours = [tuple(r) for r in session.execute(query)]
+            started = time.perf_counter()
+            written = figures.rebuild_daily(session)
+            seconds = time.perf_counter() - started
+            session.flush()
+            theirs = [tuple(r) for r in session.execute(query)]
+        checks.append(
+            (
+                f"check: SQL-built figure_daily = figures.rebuild_daily ({written:,} rows, rebuild {seconds:.1f} s)",
+                ours == theirs,
+                "" if ours == theirs else f"{len(ours)} vs {len(theirs)} rows",
+            )
+        )
+    return checks
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Timing
+
+
+@contextlib.contextmanager
+def recorded(eng):
+    """The statements run inside the block, with their parameters and seconds."""
+    from sqlalchemy import event
+
+    seen: list[list] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append([statement, parameters, time.perf_counter()])
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        seen[-1][2] = time.perf_counter() - seen[-1][2]
+
+    event.listen(eng.db.engine, "before_cursor_execute", before)
+    event.listen(eng.db.engine, "after_cursor_execute", after)
+    try:
+        yield seen
+    finally:
+        event.remove(eng.db.engine, "before_cursor_execute", before)
+        event.remove(eng.db.engine, "after_cursor_execute", after)
+
+
+def explain(eng, backend: str, label: str, run) -> list[str]:
+    """Plans of the statements of one run of `run` that took 10 ms or more (the slowest first)."""
+    with recorded(eng) as seen, eng.db.read() as session:
+        run(session)
+    lines = []
+    for statement, parameters, seconds in sorted(seen, key=lambda s: -s[2]):
+        if seconds < 0.010:
+            break
+        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if backend == "postgresql" else "EXPLAIN QUERY PLAN "
+        with eng.db.engine.connect() as conn:
+            plan = conn.exec_driver_sql(prefix + statement, parameters).all()
+            conn.rollback()
+        text = [str(r[0]) if backend == "postgresql" else f"{r[0]} (parent {r[1]}): {r[3]}" for r in plan]
+        lines += [
+            f"--- {backend}: {label} — {seconds * 1000:.0f} ms",
+            statement.strip(),
+            str(parameters),
+            *text,
+        ]
+    return lines
+
+
+def timed(eng, run) -> tuple[list[float], object]:
+    for _ in range(WARMUP):
+        with eng.db.read() as session:
+            result = run(session)
+    samples = []
+    for _ in range(SAMPLES):
+        started = time.perf_counter()
+        with eng.db.read() as session:
+            result = run(session)
+        samples.append(time.perf_counter() - started)
+    return samples, result
+
+
+def add_row(table: Table, label: str, backend: str, samples: list[float]) -> bool:
+    med, p95 = statistics.median(samples) * 1000, pct(samples, 95) * 1000
+    ok = med <= TARGET_MS and p95 <= TARGET_MS
+    table.add(label, backend, f"{med:.1f} ms", f"{p95:.1f} ms", len(samples), f"median, p95 <= {TARGET_MS} ms",
+              "yes" if ok else "NO")  # fmt: skip
+    return ok
+
+
+def queries(session_facts: dict) -> list[tuple[str, object]]:
+    """(label, run(session) -> short description of the answer) for a quarter and a year, then live()."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from engine.services import figures
+
+    unit, batches, now = session_facts["unit"], session_facts["batches"], DATA_NOW.astimezone(dt.UTC)
+
+    def total(answer):
+        return f"{answer['total']['collected']:,} collected, {len(answer['rows'])} rows"
+
+    out = []
+    for code in (QUARTER, YEAR):
+        period = figures.parse_period(code)
+        tag = f"{'quarter' if '-Q' in code else 'year'} {code}"
+        for group, role in ((None, "lead"), ("unit", "lead"), ("unit", "co"), ("field", "lead"),
+                            ("category", "lead"), ("channel", "lead"), ("tier", "lead"), ("batch", "lead")):  # fmt: skip
+            name = f"group={group}" + (f" ({role})" if group == "unit" else "") if group else "overall"
+            out.append(
+                (f"{tag}: figures {name}", lambda s, p=period, g=group, r=role: total(figures.figures(s, p, g, role=r)))
+            )  # fmt: skip
+        out.append((f"{tag}: trend", lambda s, p=period: f"{len(figures.trend(s, p))} buckets"))
+        out.append(
+            (
+                f"{tag}: dashboard (whole call)",
+                lambda s, p=period: f"{figures.dashboard(s, p, now)['total']['collected']:,} collected",
+            )
+        )
+        batch = batches[code]
+        out.append(
+            (
+                f"{tag}: facts: filter batch={batch[:5]}…",
+                lambda s, p=period, b=batch: total(figures.figures(s, p, filters={"batch": b})),
+            )
+        )
+        out.append(
+            (
+                f"{tag}: facts: filter unit={unit} by category",
+                lambda s, p=period: total(figures.figures(s, p, "category", filters={"unit": unit})),
+            )
+        )
+        out.append(
+            (
+                f"{tag}: facts: filter field=工业 by unit",
+                lambda s, p=period: total(figures.figures(s, p, "unit", filters={"field": "工业"})),
+            )
+        )
+
+        def drill(s, p=period):
+            behind = figures.drill_cases(p, "closed", {"unit": unit}).subquery()
+            return f"{s.scalar(select(func.count()).select_from(behind)):,} cases"
+
+        out.append((f"{tag}: drill-down count (closed, unit={unit})", drill))
+    out.append(("live (open now: flags, overdue by unit)", lambda s: f"{sum(figures.live(s, now)['flags'].values()):,} open"))  # fmt: skip
+    return out
+
+
+def subjects(eng) -> dict:
+    """The unit with the most lead facts, and per period the batch with the most cases collected in it."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from engine.models import FigureDaily
+    from engine.services import figures
+
+    with eng.db.read() as session:
+        unit = session.execute(
+            select(FigureDaily.key)
+            .where(FigureDaily.dim == "lead")
+            .group_by(FigureDaily.key)
+            .order_by(func.sum(FigureDaily.collected).desc())
+            .limit(1)
+        ).scalar()
+        batches = {}
+        for code in (QUARTER, YEAR):
+            period = figures.parse_period(code)
+            batches[code] = session.execute(
+                select(FigureDaily.key)
+                .where(FigureDaily.dim == "batch", FigureDaily.day.between(period.start, period.end))
+                .group_by(FigureDaily.key)
+                .order_by(func.sum(FigureDaily.collected).desc())
+                .limit(1)
+            ).scalar()
+    return {"unit": int(unit), "batches": batches}
+
+
+# ----------------------------------------------------------------------------------------------------------
+
+
+def bench(table: Table, databases: Databases, backend: str, n: int, tmp: Path) -> None:
+    if (
+        backend == "sqlite" and databases.keep
+    ):  # run_per_backend's temp dir goes at the end: keep it elsewhere
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='jienan-bench-figures-')}/figures.db"
+        log(f"keeping the SQLite database {url}")
+    else:
+        url = databases.new(backend, f"figures_{backend}")
+    eng = prepared_engine(url, tmp / f"uploads_{backend}")
+    try:
+        log(f"{backend}: generating {n:,} cases and their facts")
+        made = generate(eng, backend, n)
+        table.add(
+            f"generate {n:,} cases ({made['closed_share']:.0%} closed), {made['facts']:,} facts, "
+            f"{made['daily']:,} daily rows",
+            backend,
+            f"{made['total_s']:.0f} s",
+            "-",
+            1,
+        )
+        table.add(
+            f"  cases {made['cases_s']:.0f} s, facts {made['facts_s']:.0f} s, daily {made['daily_s']:.0f} s, "
+            f"indexes {made['index_s']:.0f} s, analyze {made['analyze_s']:.0f} s",
+            backend,
+            "",
+            "",
+            "",
+        )
+        patched = work_around_unit_group(eng)
+        for label, ok, detail in check_daily(eng, n, patched):
+            table.add(label, backend, "-", "-", 1, "equal", "yes" if ok else f"NO {detail}")
+            log(f"  {label}: {'yes' if ok else 'NO ' + detail}")
+        if patched:
+            NOTES.add(
+                "* engine bug: figures._from_facts raises AttributeError for group='unit' (getattr(FigureFact, "
+                "group) is evaluated as the .get default); those rows were timed with a synonym FigureFact.unit "
+                "added in this process."
+            )
+        about = subjects(eng)
+        slow = []
+        for label, run in queries(about):
+            samples, answer = timed(eng, run)
+            mark = "*" if patched and label.endswith(" by unit") else ""
+            if not add_row(table, f"{label}{mark} [{answer}]", backend, samples):
+                slow.append((label, run))
+            log(f"  {label}: {sorted(samples)[len(samples) // 2] * 1000:.1f} ms [{answer}]")
+        if EXPLAIN:
+            for label, run in slow:
+                PLANS.extend(explain(eng, backend, label, run))
+    finally:
+        eng.dispose()
+
+
+PLANS: list[str] = []
+NOTES: set[str] = set()
+
+
+def main(argv=None) -> int:
+    global EXPLAIN
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--cases", type=int)
+    parser.add_argument("--explain", action="store_true")
+    ours, rest = parser.parse_known_args(argv)
+    EXPLAIN = ours.explain
+    status = run_per_backend(
+        __doc__, rest, quick=ours.cases or QUICK, full=ours.cases or FULL, what="cases", bench=bench
+    )
+    for note in sorted(NOTES):
+        print(note)
+    if PLANS:
+        print("\nPlans of the statements (>= 10 ms) of the queries over target:\n")
+        print("\n".join(PLANS))
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
