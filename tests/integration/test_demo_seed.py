@@ -9,6 +9,7 @@ from engine.deploy import deploy_defaults
 from engine.migrate import upgrade
 from engine.services import auth
 from engine.services import cases
+from engine.services import evaluation
 
 
 def test_demo_seed_registers_and_progresses_the_sample_cases(tmp_path, clock):
@@ -17,7 +18,11 @@ def test_demo_seed_registers_and_progresses_the_sample_cases(tmp_path, clock):
     eng = Engine(Settings(database_url=url, upload_dir=tmp_path / "uploads"), clock=clock)
     try:
         deploy_defaults(eng)
-        assert seed_demo(eng) == {"units": 20, "cases": 19}
+        assert seed_demo(eng) == {"units": 20, "cases": 19 + 38}  # and last quarter's, twice over
+        manager = auth.authenticate(eng, "manager", "jienan2026")
+        last_quarter = evaluation.board(eng, manager, "2025-Q4")
+        assert last_quarter["status"] == "review"
+        assert {u["board"] for u in last_quarter["units"]} >= {"black", "unranked"}
         assert seed_demo(eng) == {"skipped": True}  # idempotent
         dispatcher = auth.authenticate(eng, "dispatcher", "jienan2026")
         statuses = {c["status"] for c in cases.search_cases(eng, dispatcher, per_page=100)["items"]}
