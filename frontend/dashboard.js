@@ -201,6 +201,9 @@ function drawTrend(el, ctx) {
 function drawPie(el, ctx, rows) {
   const items = rows.filter((r) => r.collected > 0).sort((a, b) => b.collected - a.collected);
   if (!items.length) return showText(el, ctx.texts.empty);
+  // Names go left and right of the ring, in what is left of the box's width.
+  const outer = 0.5 * (Math.min(el.clientWidth, el.clientHeight) / 2);
+  const nameWidth = Math.max(56, Math.floor(el.clientWidth / 2 - outer - 18));
   return draw(
     el,
     {
@@ -209,7 +212,7 @@ function drawPie(el, ctx, rows) {
         {
           name: ctx.data.labels.collected,
           type: "pie",
-          radius: ["34%", "58%"],
+          radius: ["30%", "50%"],
           center: ["50%", "52%"],
           avoidLabelOverlap: true,
           minShowLabelAngle: 4,
@@ -219,7 +222,15 @@ function drawPie(el, ctx, rows) {
           label:
             items.length === 1
               ? { position: "center", formatter: "{b}\n{c}", fontSize: 14, lineHeight: 20 }
-              : { formatter: "{b}\n{c}", width: 84, overflow: "break", lineHeight: 15 },
+              : {
+                  formatter: "{b}\n{c}",
+                  // Names at the box's edges, wrapped to a width that fits: long (English) names stay inside.
+                  alignTo: "edge",
+                  edgeDistance: 4,
+                  width: nameWidth,
+                  overflow: "break",
+                  lineHeight: 15,
+                },
           labelLine: { length: 8, length2: 6 },
           data: items.map((r) => ({ name: r.label, value: r.collected, drill: r.drill })),
         },
