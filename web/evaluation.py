@@ -18,6 +18,7 @@ from engine.services import figures as figure_service
 from engine.services import tasks as task_service
 from web.helpers import actor
 from web.helpers import eng
+from web.i18n import period_name
 from web.i18n import ui_lang
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
@@ -33,7 +34,7 @@ def _ended_quarters(count: int = 6) -> list[tuple[str, str]]:
         if quarter == 0:
             year, quarter = year - 1, 4
         period = figure_service.quarter_period(year, quarter)
-        result.append((period.code, period.label))
+        result.append((period.code, period_name(period.code)))
     return result
 
 

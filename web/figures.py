@@ -22,6 +22,7 @@ from engine.services import figures as figure_service
 from web.helpers import actor
 from web.helpers import eng
 from web.i18n import label
+from web.i18n import period_name
 
 bp = Blueprint("figures", __name__)
 
@@ -190,7 +191,7 @@ def data():
         {
             "period": {
                 "code": period.code,
-                "label": period.label,
+                "label": period_name(period.code),
                 "start": period.start.isoformat(),
                 "end": period.end.isoformat(),
             },

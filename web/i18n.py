@@ -38,6 +38,27 @@ def label(kind: str, value) -> str:
     return labels.get(kind, {}).get(value, str(value))
 
 
+def period_name(code: str) -> str:
+    """A figures period (2026, 2026-Q3, 2026-07, 2026-01-01~2026-03-31) in the UI language."""
+    from engine.services.figures import parse_period
+
+    try:
+        period = parse_period(str(code))
+    except Exception:  # noqa: BLE001 - shown as given
+        return str(code)
+    if ui_lang() != "en":
+        return period.label
+    text = period.code
+    if "-Q" in text:
+        year, quarter = text.split("-Q")
+        return f"Q{quarter} {year}"
+    if "~" in text:
+        return text.replace("~", " – ")
+    if len(text) == 7:
+        return period.start.strftime("%b %Y")
+    return text
+
+
 def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     local = to_local(value)
     return local.strftime(fmt) if local else ""
@@ -45,5 +66,5 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(get_locale=get_locale, label=label, ui_lang=ui_lang)
+    app.jinja_env.globals.update(get_locale=get_locale, label=label, ui_lang=ui_lang, period_name=period_name)
     app.jinja_env.filters["local_time"] = local_time
