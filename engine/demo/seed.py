@@ -87,25 +87,7 @@ def seed_demo(eng, progress: bool = True, cases: bool = True) -> dict:
     registrar = auth.authenticate(eng, "registrar", DEMO_PASSWORD)
     registered = []
     for item in sample["cases"]:
-        with eng.db.read() as session:
-            enterprise_id = session.scalar(
-                select(Enterprise.enterprise_id).where(Enterprise.name == item["enterprise"])
-            )
-        channel = "12345热线" if item["channel"] == "12345" else item["channel"]
-        result = case_service.register_case(
-            eng,
-            registrar,
-            {
-                "enterprise_id": enterprise_id,
-                "channel": channel,
-                "field": item["field"],
-                "category": item["category"],
-                "urgency": item["urgency"],
-                "title": item["description"][:40],
-                "description": item["description"],
-                "library": "key" if item["urgency"] in ("重大", "特急") else "general",
-            },
-        )
+        result = _register(eng, registrar, item)
         registered.append((result, item))
     if progress:
         _progress_some(eng, registered)
@@ -137,23 +119,7 @@ def _last_quarter(eng, sample: dict) -> int:
         for index, item in enumerate(items):
             day = period.start + dt.timedelta(days=index * step)
             eng.clock = FixedClock(dt.datetime.combine(day, dt.time(9, 30), tzinfo=LOCAL_TZ))
-            with eng.db.read() as session:
-                enterprise_id = session.scalar(
-                    select(Enterprise.enterprise_id).where(Enterprise.name == item["enterprise"])
-                )
-            result = case_service.register_case(
-                eng,
-                registrar,
-                {
-                    "enterprise_id": enterprise_id,
-                    "channel": "12345热线" if item["channel"] == "12345" else item["channel"],
-                    "field": item["field"],
-                    "category": item["category"],
-                    "urgency": item["urgency"],
-                    "title": item["description"][:40],
-                    "description": item["description"],
-                },
-            )
+            result = _register(eng, registrar, item)
             case_id, lead = result["case_id"], item["lead_unit"]
             if result["status"] == "on_site":
                 _act(
@@ -173,13 +139,7 @@ def _last_quarter(eng, sample: dict) -> int:
                     continue
                 done["land"] += lead == "land"
                 eng.clock.advance(days=2)
-                _act(
-                    eng,
-                    f"handler_{lead}",
-                    case_id,
-                    {"outcome": "resolved", "handling_actions": item["what_happened"][:1000]},
-                )
-                _act(eng, "dispatcher", case_id, {"verdict": "accept"})
+                _handle(eng, case_id, lead, item)
             eng.clock.advance(days=1)
             _act(
                 eng,
@@ -194,6 +154,28 @@ def _last_quarter(eng, sample: dict) -> int:
     return len(items)
 
 
+def _register(eng, registrar, item: dict) -> dict:
+    """Register one sample problem as the registrar."""
+    with eng.db.read() as session:
+        enterprise_id = session.scalar(
+            select(Enterprise.enterprise_id).where(Enterprise.name == item["enterprise"])
+        )
+    return case_service.register_case(
+        eng,
+        registrar,
+        {
+            "enterprise_id": enterprise_id,
+            "channel": "12345热线" if item["channel"] == "12345" else item["channel"],
+            "field": item["field"],
+            "category": item["category"],
+            "urgency": item["urgency"],
+            "title": item["description"][:40],
+            "description": item["description"],
+            "library": "key" if item["urgency"] in ("重大", "特急") else "general",
+        },
+    )
+
+
 def _act(eng, username: str, case_id: int, data: dict, _actors: dict = {}) -> None:  # noqa: B006
     key = (id(eng), username)  # logging in hashes the password: once per user, not per step
     if key not in _actors:
@@ -202,6 +184,17 @@ def _act(eng, username: str, case_id: int, data: dict, _actors: dict = {}) -> No
     mine = tasks.list_tasks(eng, actor, "mine", per_page=200)["items"]
     task = next(t for t in mine if t["case_id"] == case_id)
     tasks.complete_task(eng, actor, task["task_id"], data)
+
+
+def _handle(eng, case_id: int, lead: str, item: dict) -> None:
+    """The unit reports the problem resolved and the dispatcher accepts it."""
+    _act(
+        eng,
+        f"handler_{lead}",
+        case_id,
+        {"outcome": "resolved", "handling_actions": item["what_happened"][:1000]},
+    )
+    _act(eng, "dispatcher", case_id, {"verdict": "accept"})
 
 
 def _progress_some(eng, registered: list[tuple[dict, dict]]) -> None:
@@ -232,13 +225,7 @@ def _progress_some(eng, registered: list[tuple[dict, dict]]) -> None:
         _act(eng, f"handler_{lead}", case_id, {"sign_decision": "sign"})
         if index % 4 == 1:
             continue
-        _act(
-            eng,
-            f"handler_{lead}",
-            case_id,
-            {"outcome": "resolved", "handling_actions": item["what_happened"][:1000]},
-        )
-        _act(eng, "dispatcher", case_id, {"verdict": "accept"})
+        _handle(eng, case_id, lead, item)
         if index % 8 == 0:
             _act(
                 eng,

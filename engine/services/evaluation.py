@@ -170,18 +170,7 @@ def _start(eng, session: Session, period: figures.Period, due: dt.datetime, acto
     engine = _engine(eng, session)
     data = {"quarter": period.code, "quarter_label": period.label, "evaluation_due": _iso(due)}
     workflow = runtime.create(parsed, str(version.version_id), engine, data)
-    now = eng.now()
-    instance = WorkflowInstance(
-        case_id=None,
-        round_no=1,
-        version_id=version.version_id,
-        status="running",
-        state="",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(instance)
-    session.flush()
+    instance = flow.new_instance(session, eng, version.version_id, None)
     board = EvaluationBoard(
         quarter=period.code, instance_id=instance.instance_id, status="scheduled", due_at=due
     )

@@ -126,17 +126,7 @@ def start_round(eng, session: Session, case: Case, actor: Actor | None, carried:
     data.update(carried or {})
     workflow = runtime.create(parsed, str(version.version_id), engine, data)
     now = eng.now()
-    instance = WorkflowInstance(
-        case_id=case.case_id,
-        round_no=case.round_no,
-        version_id=version.version_id,
-        status="running",
-        state="",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(instance)
-    session.flush()
+    instance = new_instance(session, eng, version.version_id, case.case_id, case.round_no)
     session.add(
         CaseRound(
             case_id=case.case_id,
@@ -148,6 +138,23 @@ def start_round(eng, session: Session, case: Case, actor: Actor | None, carried:
     )
     bpmn_events = _run(eng, lambda: runtime.advance(workflow))
     return settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_events)
+
+
+def new_instance(session: Session, eng, version_id: int, case_id: int | None, round_no: int = 1):
+    """A stored, running instance row (its state is written when it settles)."""
+    now = eng.now()
+    instance = WorkflowInstance(
+        case_id=case_id,
+        round_no=round_no,
+        version_id=version_id,
+        status="running",
+        state="",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    return instance
 
 
 def load(eng, session: Session, instance: WorkflowInstance, case: Case):
