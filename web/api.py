@@ -16,6 +16,7 @@ from engine.errors import ValidationFailed
 from engine.services import auth as auth_service
 from engine.services import cases as case_service
 from engine.services import enterprises as enterprise_service
+from engine.services import figures as figure_service
 from engine.services import notifications as notification_service
 from engine.services import tasks as task_service
 from engine.services.attachments import Upload
@@ -107,6 +108,34 @@ def list_cases():
         case_service.search_cases(
             eng(), g.actor, filters, page=request.args.get("page"), per_page=request.args.get("per_page")
         )
+    )
+
+
+@bp.get("/figures")
+@token_required
+def figures():
+    """The figures of a period (period=2026-Q3 or date_from/date_to), overall and per `group`."""
+    args = {k: v.strip() for k, v in request.args.items() if v and v.strip()}
+    result = figure_service.view(
+        eng(),
+        g.actor,
+        period_code=args.get("period"),
+        date_from=args.get("date_from"),
+        date_to=args.get("date_to"),
+        group=args.get("group"),
+        filters={k: args[k] for k in figure_service.FILTERS if k in args},
+        role=args.get("role", "lead"),
+    )
+    period = result["period"]
+    return jsonify(
+        {
+            "period": {"code": period.code, "start": period.start.isoformat(), "end": period.end.isoformat()},
+            "group": args.get("group"),
+            "role": result["role"],
+            "filters": result["filters"],
+            "total": result["total"],
+            "rows": result["rows"],
+        }
     )
 
 

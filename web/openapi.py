@@ -369,6 +369,27 @@ def openapi_document(base_path: str) -> dict:
                     "responses": {"201": _json(_ref("Enterprise")), **ERRORS},
                 },
             },
+            "/figures": {
+                "get": {
+                    "summary": "统计数据：期间（period=2026-Q3、2026、2026-07 或 date_from/date_to）的收集、办结、"
+                    "解决、按时、满意等数据，可按 unit/field/category/channel/tier/batch 分组和筛选；口径见 docs/figures.md",
+                    "security": secured,
+                    "parameters": _query(
+                        "period",
+                        "date_from",
+                        "date_to",
+                        "group",
+                        "role",
+                        "unit",
+                        "field",
+                        "category",
+                        "channel",
+                        "tier",
+                        "batch",
+                    ),
+                    "responses": {"200": _json({"type": "object"}), **ERRORS},
+                }
+            },
             "/notifications": {
                 "get": {
                     "summary": "我的消息通知（新任务、催办、亮旗、升级等）",

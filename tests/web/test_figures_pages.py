@@ -124,3 +124,18 @@ def test_evaluation_pages_review_publish_and_interview(client, auth, journey, en
     )
     assert ok.status_code == 302
     assert "两周内办结并报整改报告" in client.get("/evaluation/2026-Q1").text
+
+
+def test_api_figures(client, journey, eng):
+    case_id = journey.register()["case_id"]
+    _close(journey, case_id)
+    token = client.post("/api/v1/auth/token", json={"username": "leader", "password": "jienan2026"}).json[
+        "token"
+    ]
+    headers = {"Authorization": f"Bearer {token}"}
+    answer = client.get("/api/v1/figures?period=2026-Q1&group=channel", headers=headers)
+    assert answer.status_code == 200
+    assert answer.json["total"]["closure_rate"] == 100.0 and answer.json["rows"][0]["key"] == "走访"
+    bad = client.get("/api/v1/figures?period=2026-Q1&group=colour", headers=headers)
+    assert bad.status_code == 422 and "group" in bad.json["error"]["fields"]
+    assert client.get("/api/v1/figures").status_code == 401
