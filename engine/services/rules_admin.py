@@ -161,8 +161,20 @@ def _clean_inputs(table, raw: dict) -> dict:
     return context
 
 
+def _nested(table, context: dict) -> dict:
+    """Inputs keyed by column expression, as the table reads them: "unit.score" becomes {"unit": {"score": …}}."""
+    nested: dict = {}
+    for column in table.inputs:
+        path = list(column.path or [column.expression])
+        target = nested
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = context.get(column.expression)
+    return nested
+
+
 def _decide(table, context: dict) -> dict:
-    result = table.evaluate(context)
+    result = table.evaluate(_nested(table, context))
     outputs = plain(result.outputs)
     return {
         "matched": [

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from engine import worker
 from engine.errors import Conflict
 from engine.errors import PermissionDenied
+from engine.errors import RuleError
 from engine.errors import ValidationFailed
 from engine.models import EvaluationBoard
 from engine.models import HumanTask
@@ -164,3 +165,21 @@ def test_drafts_are_not_public_and_early_starts_are_refused(eng, clock, actors, 
     assert evaluation.board(eng, actors("leader"), "2026-Q1")["status"] == "review"
     with pytest.raises(ValidationFailed):
         evaluation.board(eng, actors("manager"), "2026-07")
+
+
+def test_the_manager_tries_the_evaluation_table(eng, actors):
+    from engine.services import rules_admin
+    from engine.specs import PROCESSES_DIR
+
+    xml = (PROCESSES_DIR / "evaluation.dmn").read_text("utf-8")
+    manager = actors("manager")
+    cases = [((4, 99), "unranked"), ((5, 85), "red"), ((12, 84.9), "yellow"), ((5, 59.9), "black")]
+    for (collected, score), board in cases:
+        tried = rules_admin.try_table(
+            eng, manager, "evaluation", xml, {"unit.collected": collected, "unit.score": score}
+        )
+        assert tried["ok"] and tried["outputs"] == {"board": board}, (collected, score)
+    broken = xml.replace('<text>"black"</text>', '<text>"purple"</text>')
+    with pytest.raises(RuleError) as refused:
+        rules_admin.publish(eng, manager, "evaluation", broken)
+    assert "purple" in str(refused.value.message)
