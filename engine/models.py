@@ -132,6 +132,9 @@ class Case(Base):
     tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)  # public tracking link
     batch: Mapped[str | None] = mapped_column(String(100), index=True)  # 交办批次 of an imported visit sheet
 
+    # The dashboard's "open now by flag": an index-only count over the open cases.
+    __table_args__ = (Index("ix_case_record_status_flag", "status", "flag"),)
+
 
 class CaseUnit(Base):
     """Every unit that has been involved with a case (lead or co-handling), for visibility and unit filters."""
@@ -356,7 +359,11 @@ class HumanTask(Base):
     tier: Mapped[str | None] = mapped_column(String(20))
     round_no: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_human_task_role_unit", "role", "unit_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_human_task_role_unit", "role", "unit_id", "created_at"),
+        # Overdue now, per unit: a range of the handlers' tasks past their due time.
+        Index("ix_human_task_overdue", "role", "due_at", "unit_id", "case_id"),
+    )
 
 
 class Attachment(Base):
@@ -436,14 +443,16 @@ class FigureFact(Base):
 class FigureDaily(Base):
     """Per-day totals of the facts, one row per day × dimension value, kept in step in the same transaction.
 
-    dim: all / field / category / channel / batch / tier / lead / co (the last two keyed by unit id). Figures
-    for any period sum at most a few thousand of these rows instead of scanning the cases.
+    dim: all / field / category / channel / batch / tier / lead / co (the last two keyed by unit id), and pairs
+    of them both ways round ("lead*category": key = unit id, key2 = category), so any period with at most one
+    filter sums one index range of at most a few thousand rows instead of scanning the cases or the facts.
     """
 
     __tablename__ = "figure_daily"
     day: Mapped[dt.date] = mapped_column(primary_key=True)
-    dim: Mapped[str] = mapped_column(String(10), primary_key=True)
+    dim: Mapped[str] = mapped_column(String(30), primary_key=True)
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key2: Mapped[str] = mapped_column(String(100), primary_key=True, default="")
     collected: Mapped[int] = mapped_column(Integer, default=0)
     closed: Mapped[int] = mapped_column(Integer, default=0)
     resolved: Mapped[int] = mapped_column(Integer, default=0)
@@ -456,7 +465,7 @@ class FigureDaily(Base):
     extensions: Mapped[int] = mapped_column(Integer, default=0)
     closures: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_figure_daily_dim_day", "dim", "day"),)
+    __table_args__ = (Index("ix_figure_daily_dim_key_day", "dim", "key", "day"),)
 
 
 class EvaluationBoard(Base):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import is_working_day
 from engine.clock import LOCAL_TZ
+from engine.domain import CASE_STATUSES
 from engine.domain import CATEGORIES
 from engine.domain import CHANNELS
 from engine.domain import FIELDS
@@ -84,13 +85,37 @@ class Party:
     role: str | None = None
     tier: str | None = None
 
-    def dims(self, case: Case) -> list[tuple[str, str]]:
-        if self.party == "unit":
-            return [(self.role, str(self.unit_id))]
-        if self.party == "tier":
-            return [("tier", self.tier)]
-        dims = [("all", ""), ("field", case.field), ("category", case.category), ("channel", case.channel)]
-        return dims + ([("batch", case.batch)] if case.batch else [])
+
+ATTRIBUTES = ("tier", "field", "category", "channel", "batch")
+
+
+def daily_keys(party, unit_id, role, tier, field, category, channel, batch) -> list[tuple[str, str, str]]:
+    """The per-day total rows (dim, key, key2) one fact adds to.
+
+    Single dimensions: all / field / category / channel / batch (the case), tier (the tier), lead / co (the
+    unit; key = unit id). Pairs, both ways round, so that any one filter with any one grouping reads an index
+    range: "lead*category" keyed (unit, category) and "category*lead" keyed (category, unit); likewise a tier
+    with the case's attributes, and the case's attributes with each other.
+    """
+    values = {"tier": tier, "field": field, "category": category, "channel": channel, "batch": batch}
+    if party == "unit":
+        own, attributes = (role, str(unit_id)), [a for a in ATTRIBUTES if values[a]]
+    elif party == "tier":
+        own, attributes = ("tier", tier), [a for a in ATTRIBUTES[1:] if values[a]]
+    else:
+        own, attributes = None, [a for a in ATTRIBUTES[1:] if values[a]]
+    rows = []
+    if own is None:
+        rows.append(("all", "", ""))
+        rows += [(a, values[a], "") for a in attributes]
+        for a in attributes:
+            rows += [(f"{a}*{b}", values[a], values[b]) for b in attributes if b != a]
+    else:
+        name, key = own
+        rows.append((name, key, ""))
+        for a in attributes:
+            rows += [(f"{name}*{a}", key, values[a]), (f"{a}*{name}", values[a], key)]
+    return rows
 
 
 @dataclasses.dataclass
@@ -151,8 +176,11 @@ def credit(session: Session, eng, case: Case, party: Party, measure: str, amount
         )
     )
     pending = session.info.setdefault("figure_daily", collections.defaultdict(collections.Counter))
-    for dim, key in party.dims(case):
-        pending[(day, dim, key)][measure] += amount
+    tier = party.tier if party.party == "tier" else case.tier
+    for dim, key, key2 in daily_keys(
+        party.party, party.unit_id, party.role, tier, case.field, case.category, case.channel, case.batch
+    ):
+        pending[(day, dim, key, key2)][measure] += amount
 
 
 def _collect(session, eng, case: Case, state: dict, party: Party) -> None:
@@ -244,8 +272,10 @@ def _write_daily(session: Session) -> None:
         return
     session.flush()
     rows = []
-    for (day, dim, key), counts in sorted(pending.items()):
-        rows.append({"day": day, "dim": dim, "key": key} | {m: counts.get(m, 0) for m in MEASURES})
+    for (day, dim, key, key2), counts in sorted(pending.items()):
+        rows.append(
+            {"day": day, "dim": dim, "key": key, "key2": key2} | {m: counts.get(m, 0) for m in MEASURES}
+        )
     add_to_daily(session, rows)
 
 
@@ -262,7 +292,7 @@ def add_to_daily(session: Session, rows: list[dict]) -> None:
     for start in range(0, len(rows), 500):
         stmt = insert(table).values(rows[start : start + 500])
         stmt = stmt.on_conflict_do_update(
-            index_elements=["day", "dim", "key"],
+            index_elements=["day", "dim", "key", "key2"],
             set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES},
         )
         session.execute(stmt)
@@ -272,18 +302,15 @@ def rebuild_daily(session: Session) -> int:
     """Recompute the per-day totals from the facts (repair after a manual data fix). Returns rows written."""
     session.execute(FigureDaily.__table__.delete())
     totals: dict = collections.defaultdict(collections.Counter)
-    cases = {}
     query = select(FigureFact).order_by(FigureFact.fact_id).execution_options(yield_per=5000)
-    for fact in session.scalars(query):
-        case = cases.get(fact.case_id)
-        if case is None:
-            case = cases[fact.case_id] = session.get(Case, fact.case_id)
-        party = Party(fact.party, fact.day, fact.unit_id, fact.role, fact.tier)
-        for dim, key in party.dims(case):
-            totals[(fact.day, dim, key)][fact.measure] += fact.amount
+    for f in session.scalars(query):
+        for dim, key, key2 in daily_keys(
+            f.party, f.unit_id, f.role, f.tier, f.field, f.category, f.channel, f.batch
+        ):
+            totals[(f.day, dim, key, key2)][f.measure] += f.amount
     rows = [
-        {"day": d, "dim": dim, "key": k} | {m: c.get(m, 0) for m in MEASURES}
-        for (d, dim, k), c in sorted(totals.items())
+        {"day": d, "dim": dim, "key": k, "key2": k2} | {m: c.get(m, 0) for m in MEASURES}
+        for (d, dim, k, k2), c in sorted(totals.items())
     ]
     add_to_daily(session, rows)
     return len(rows)
@@ -435,28 +462,47 @@ def figures(
 
 
 def _sums(session: Session, period: Period, group, f: dict, role: str, party: str) -> dict:
-    """Without filters the per-day totals answer; with filters the facts themselves are summed."""
+    """Sums per value of `group` (or one "" row). With no filter or one filter the per-day totals answer (an
+    index range of at most a few thousand rows for a year); with two or more the facts themselves are summed."""
+    lookup = _daily_lookup(group, f, role)
+    if lookup is None:
+        return _from_facts(session, period, group, f, role, party)
+    dim, key, by = lookup
+    return _from_daily(session, period, dim, key, by)
+
+
+def _dim_name(name: str, role: str) -> str:
+    return role if name == "unit" else name
+
+
+def _daily_lookup(group: str | None, f: dict, role: str):
+    """(dim, key or None, column to group by) in figure_daily for this question, or None (ask the facts)."""
+    if len(f) > 1:
+        return None
     if not f:
-        return _from_daily(session, period, group, role)
-    return _from_facts(session, period, group, f, role, party)
+        return ("all", None, None) if group is None else (_dim_name(group, role), None, "key")
+    ((name, value),) = f.items()
+    if group is None or group == name:
+        return _dim_name(name, role), str(value), ("key" if group else None)
+    return f"{_dim_name(name, role)}*{_dim_name(group, role)}", str(value), "key2"
 
 
-def _daily_dim(group: str | None, role: str) -> str:
-    if group is None:
-        return "all"
-    return role if group == "unit" else group
-
-
-def _from_daily(session: Session, period: Period, group: str | None, role: str) -> dict:
+def _from_daily(session: Session, period: Period, dim: str, key: str | None, by: str | None) -> dict:
     table = FigureDaily
-    query = (
-        select(table.key, *[func.sum(getattr(table, m)) for m in MEASURES])
-        .where(table.dim == _daily_dim(group, role), table.day >= period.start, table.day <= period.end)
-        .group_by(table.key)
-    )
+    conditions = [table.dim == dim, table.day >= period.start, table.day <= period.end]
+    if key is not None:
+        conditions.insert(1, table.key == key)
+    sums = [func.sum(getattr(table, m)) for m in MEASURES]
+    if by is None:
+        query = select(*sums).where(*conditions)
+        rows = [("", *session.execute(query).one())]
+    else:
+        column = getattr(table, by)
+        rows = session.execute(select(column, *sums).where(*conditions).group_by(column)).all()
     return {
-        key: collections.Counter(dict(zip(MEASURES, (int(s or 0) for s in sums), strict=True)))
-        for key, *sums in session.execute(query)
+        label: collections.Counter(dict(zip(MEASURES, (int(v or 0) for v in values), strict=True)))
+        for label, *values in rows
+        if any(values)
     }
 
 
@@ -485,8 +531,9 @@ def _from_facts(session: Session, period: Period, group: str | None, f: dict, ro
     )
     result: dict = collections.defaultdict(collections.Counter)
     for row in session.execute(query):
-        key = str(row[0]) if column is not None else ""
-        result[key if column is not None else ""][row[-2]] += int(row[-1] or 0)
+        if column is not None and row[0] is None:  # no batch (or no tier yet): not a group of its own
+            continue
+        result[str(row[0]) if column is not None else ""][row[-2]] += int(row[-1] or 0)
     return dict(result)
 
 
@@ -494,11 +541,14 @@ def trend(session: Session, period: Period, filters: dict | None = None, role: s
     """Collected (by day of collection) and closures (by day of closure) per month, or per day for a month."""
     f = _clean_filters(filters)
     by_day: dict = collections.defaultdict(collections.Counter)
-    if not f:
+    lookup = _daily_lookup(None, f, role)
+    if lookup is not None:
+        dim, key, _by = lookup
+        conditions = [FigureDaily.dim == dim, FigureDaily.day >= period.start, FigureDaily.day <= period.end]
+        if key is not None:
+            conditions.append(FigureDaily.key == key)
         rows = session.execute(
-            select(FigureDaily.day, FigureDaily.collected, FigureDaily.closures).where(
-                FigureDaily.dim == "all", FigureDaily.day >= period.start, FigureDaily.day <= period.end
-            )
+            select(FigureDaily.day, FigureDaily.collected, FigureDaily.closures).where(*conditions)
         )
         for day, collected, closures in rows:
             by_day[day]["collected"] += collected
@@ -525,20 +575,36 @@ def trend(session: Session, period: Period, filters: dict | None = None, role: s
     ]
 
 
+OPEN_STATUSES = tuple(status for status in CASE_STATUSES if status != "closed")
+
+
 def live(session: Session, now: dt.datetime, unit_id: int | None = None) -> dict:
-    """What is open right now, from the task projection: flags of open cases and overdue handler tasks."""
-    cases = func.count(func.distinct(HumanTask.case_id))
-    mine = [HumanTask.unit_id == unit_id] if unit_id is not None else []
+    """What is open right now: open cases by flag, and cases whose handler's task is past due (per unit).
+
+    Programme-wide the flags come from an index-only count of the open cases; for one unit from its tasks in
+    the projection. Overdue reads the range of handler tasks past their due time.
+    """
     flags = collections.Counter()
-    for flag, count in session.execute(select(HumanTask.flag, cases).where(*mine).group_by(HumanTask.flag)):
-        flags[flag or "green"] += count
-    overdue = [HumanTask.role == "handler", HumanTask.due_at < now, HumanTask.unit_id.is_not(None), *mine]
+    if unit_id is None:
+        query = select(Case.flag, func.count()).where(Case.status.in_(OPEN_STATUSES)).group_by(Case.flag)
+    else:
+        query = (
+            select(HumanTask.flag, func.count(func.distinct(HumanTask.case_id)))
+            .where(HumanTask.unit_id == unit_id)
+            .group_by(HumanTask.flag)
+        )
+    for flag, count in session.execute(query):
+        flags[flag if flag in ("yellow", "red") else "green"] += count
+    cases = func.count(func.distinct(HumanTask.case_id))
+    overdue = [HumanTask.role == "handler", HumanTask.due_at < now, HumanTask.unit_id.is_not(None)]
+    if unit_id is not None:
+        overdue.append(HumanTask.unit_id == unit_id)
     by_unit = dict(
         session.execute(select(HumanTask.unit_id, cases).where(*overdue).group_by(HumanTask.unit_id)).all()
     )
     return {
         "flags": {name: flags.get(name, 0) for name in ("green", "yellow", "red")},
-        "overdue": session.scalar(select(cases).where(*overdue)) or 0,
+        "overdue": sum(by_unit.values()),
         "overdue_by_unit": by_unit,
     }
 

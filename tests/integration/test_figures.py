@@ -237,3 +237,25 @@ def test_bad_filters_are_explained(eng):
     assert "field" in err.value.errors
     with pytest.raises(ValidationFailed):
         _figures(eng, group="colour")
+
+
+def test_per_day_pairs_answer_like_the_facts_for_any_one_filter_and_grouping(eng, quarter):
+    """Every (filter, grouping) the per-day totals answer gives what summing the facts gives."""
+    units = _unit_ids(eng)
+    filters = [
+        {"field": "工业"},
+        {"category": "水电气"},
+        {"channel": "走访"},
+        {"tier": "department"},
+        {"unit": units["power"]},
+        {"unit": units["market"]},
+    ]
+    with eng.db.read() as session:
+        for role in figures.ROLES:
+            for f in filters:
+                for group in (None, *figures.GROUPS):
+                    party = figures._party_for(group, f)
+                    daily = figures._sums(session, Q1, group, f, role, party)
+                    facts = figures._from_facts(session, Q1, group, f, role, party)
+                    facts = {k: v for k, v in facts.items() if any(v.values())}
+                    assert daily == facts, (role, f, group)
