@@ -259,3 +259,28 @@ def test_per_day_pairs_answer_like_the_facts_for_any_one_filter_and_grouping(eng
                     facts = figures._from_facts(session, Q1, group, f, role, party)
                     facts = {k: v for k, v in facts.items() if any(v.values())}
                     assert daily == facts, (role, f, group)
+
+
+def test_a_new_process_version_mid_period_counts_the_same(eng, journey, actors):
+    """A designer adds a review step mid-quarter: the case on the old diagram and the one on the new diagram
+    are counted alike, and the earlier figures are unchanged by the deployment."""
+    from engine.services import design
+    from engine.specs import PROCESSES_DIR
+    from tests.helpers import add_review_step
+
+    old = journey.register()["case_id"]
+    journey.dispatch(old)
+    journey.handle_to_revisit(old)
+    _close(journey, old)
+    before = _figures(eng)["total"]
+    xml = (PROCESSES_DIR / "case_handling.bpmn").read_text("utf-8")
+    design.deploy(eng, actors("designer"), add_review_step(xml), comment="审核后增加复核")
+    assert _figures(eng)["total"] == before
+    new = journey.register()["case_id"]
+    journey.dispatch(new)
+    journey.handle_to_revisit(new)
+    journey.act("dispatcher", new, {"verdict": "accept"})  # the new 复核 step
+    _close(journey, new)
+    total = _figures(eng)["total"]
+    assert (total["collected"], total["closed"], total["resolved"], total["on_time"]) == (2, 2, 2, 2)
+    assert total["satisfaction_rate"] == 100.0
