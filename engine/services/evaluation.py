@@ -40,6 +40,7 @@ from engine.script_api import ScriptApi
 from engine.script_api import _iso
 from engine.services import figures
 from engine.services import flow
+from engine.services import notifications
 from engine.services.common import Actor
 
 PROCESS_ID = "quarterly_evaluation"
@@ -327,6 +328,16 @@ def _project(eng, session, board: EvaluationBoard, instance, ready, parsed) -> N
         unit = task.data.get("black_unit") if isinstance(task.data.get("black_unit"), dict) else None
         unit_name = names.get(str(unit.get("unit_id")), unit.get("unit", "")) if unit else ""
         title = f"{spec.title}：{unit_name}" if unit_name else spec.title
+        if str(task.id) not in existing:
+            notifications.notify(
+                session,
+                eng,
+                notifications.users_with_role(session, spec.role or "manager"),
+                case_id=None,
+                kind="task",
+                title=f"新任务：{title}（{period.label}考评）"[:200],
+                body=None,
+            )
         session.add(
             HumanTask(
                 task_id=str(task.id),

@@ -112,6 +112,10 @@ def test_a_quarter_is_evaluated_reviewed_published_and_frozen(eng, clock, journe
     frozen = board.snapshot
     [interview] = _tasks(eng, "supervisor")
     assert interview.title == "约谈：市场监督管理局"
+    from engine.services import notifications
+
+    told = notifications.list_notifications(eng, actors("supervisor"))["items"]
+    assert any(n["title"].startswith("新任务：约谈：市场监督管理局") for n in told)
 
     # Later work on a Q1 case changes the live figures, never the published board.
     before = figures.figures
