@@ -449,10 +449,11 @@ class FigureDaily(Base):
     """
 
     __tablename__ = "figure_daily"
-    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    # Key order = lookup order: a dimension, a filter value, the grouping value, then the days.
     dim: Mapped[str] = mapped_column(String(30), primary_key=True)
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     key2: Mapped[str] = mapped_column(String(100), primary_key=True, default="")
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
     collected: Mapped[int] = mapped_column(Integer, default=0)
     closed: Mapped[int] = mapped_column(Integer, default=0)
     resolved: Mapped[int] = mapped_column(Integer, default=0)
@@ -464,8 +465,6 @@ class FigureDaily(Base):
     returns: Mapped[int] = mapped_column(Integer, default=0)
     extensions: Mapped[int] = mapped_column(Integer, default=0)
     closures: Mapped[int] = mapped_column(Integer, default=0)
-
-    __table_args__ = (Index("ix_figure_daily_dim_key_day", "dim", "key", "day"),)
 
 
 class EvaluationBoard(Base):

@@ -492,6 +492,8 @@ def _from_daily(session: Session, period: Period, dim: str, key: str | None, by:
     conditions = [table.dim == dim, table.day >= period.start, table.day <= period.end]
     if key is not None:
         conditions.insert(1, table.key == key)
+    elif by is None:  # "all": one key
+        conditions.insert(1, table.key == "")
     sums = [func.sum(getattr(table, m)) for m in MEASURES]
     if by is None:
         query = select(*sums).where(*conditions)
@@ -545,8 +547,7 @@ def trend(session: Session, period: Period, filters: dict | None = None, role: s
     if lookup is not None:
         dim, key, _by = lookup
         conditions = [FigureDaily.dim == dim, FigureDaily.day >= period.start, FigureDaily.day <= period.end]
-        if key is not None:
-            conditions.append(FigureDaily.key == key)
+        conditions.append(FigureDaily.key == (key if key is not None else ""))
         rows = session.execute(
             select(FigureDaily.day, FigureDaily.collected, FigureDaily.closures).where(*conditions)
         )
@@ -581,27 +582,37 @@ OPEN_STATUSES = tuple(status for status in CASE_STATUSES if status != "closed")
 def live(session: Session, now: dt.datetime, unit_id: int | None = None) -> dict:
     """What is open right now: open cases by flag, and cases whose handler's task is past due (per unit).
 
-    Programme-wide the flags come from an index-only count of the open cases; for one unit from its tasks in
-    the projection. Overdue reads the range of handler tasks past their due time.
+    Programme-wide the flags are index-only counts of the open cases (one count per flag: a GROUP BY would let
+    SQLite walk the whole flag index instead); for one unit they come from its tasks in the projection.
+    Overdue reads the range of handler tasks past their due time (distinct cases first, then per unit).
     """
-    flags = collections.Counter()
+    flags = {}
     if unit_id is None:
-        query = select(Case.flag, func.count()).where(Case.status.in_(OPEN_STATUSES)).group_by(Case.flag)
+        is_open = Case.status.in_(OPEN_STATUSES)
+        total = session.scalar(select(func.count()).select_from(Case).where(is_open)) or 0
+        for flag in ("yellow", "red"):
+            flags[flag] = session.scalar(
+                select(func.count()).select_from(Case).where(is_open, Case.flag == flag)
+            )
+        flags["green"] = total - flags["yellow"] - flags["red"]
     else:
-        query = (
+        counted = collections.Counter()
+        for flag, count in session.execute(
             select(HumanTask.flag, func.count(func.distinct(HumanTask.case_id)))
             .where(HumanTask.unit_id == unit_id)
             .group_by(HumanTask.flag)
-        )
-    for flag, count in session.execute(query):
-        flags[flag if flag in ("yellow", "red") else "green"] += count
-    cases = func.count(func.distinct(HumanTask.case_id))
-    overdue = [HumanTask.role == "handler", HumanTask.due_at < now, HumanTask.unit_id.is_not(None)]
+        ):
+            counted[flag if flag in ("yellow", "red") else "green"] += count
+        flags = {name: counted.get(name, 0) for name in ("green", "yellow", "red")}
+    late = [HumanTask.role == "handler", HumanTask.due_at < now]
     if unit_id is not None:
-        overdue.append(HumanTask.unit_id == unit_id)
-    by_unit = dict(
-        session.execute(select(HumanTask.unit_id, cases).where(*overdue).group_by(HumanTask.unit_id)).all()
-    )
+        late.append(HumanTask.unit_id == unit_id)
+    pairs = select(HumanTask.unit_id, HumanTask.case_id).where(*late).distinct().subquery()
+    by_unit = {
+        unit: count
+        for unit, count in session.execute(select(pairs.c.unit_id, func.count()).group_by(pairs.c.unit_id))
+        if unit is not None
+    }
     return {
         "flags": {name: flags.get(name, 0) for name in ("green", "yellow", "red")},
         "overdue": sum(by_unit.values()),

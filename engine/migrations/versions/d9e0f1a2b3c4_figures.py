@@ -59,14 +59,13 @@ def upgrade() -> None:
     op.create_index("ix_figure_fact_batch", "figure_fact", ["batch", "day"])
     op.create_table(
         "figure_daily",
-        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("dim", sa.String(length=30), nullable=False),
         sa.Column("key", sa.String(length=100), nullable=False),
         sa.Column("key2", sa.String(length=100), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
         *[sa.Column(m, sa.Integer(), nullable=False) for m in MEASURES],
-        sa.PrimaryKeyConstraint("day", "dim", "key", "key2"),
+        sa.PrimaryKeyConstraint("dim", "key", "key2", "day"),
     )
-    op.create_index("ix_figure_daily_dim_key_day", "figure_daily", ["dim", "key", "day"])
     op.create_index("ix_case_record_status_flag", "case_record", ["status", "flag"])
     op.create_index("ix_human_task_overdue", "human_task", ["role", "due_at", "unit_id", "case_id"])
 
@@ -74,7 +73,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_human_task_overdue", table_name="human_task")
     op.drop_index("ix_case_record_status_flag", table_name="case_record")
-    op.drop_index("ix_figure_daily_dim_key_day", table_name="figure_daily")
     op.drop_table("figure_daily")
     op.drop_index("ix_figure_fact_batch", table_name="figure_fact")
     op.drop_index("ix_figure_fact_day", table_name="figure_fact")
