@@ -4,7 +4,7 @@ Target: median and p95 <= 200 ms for every figures/dashboard query, for a quarte
 Prints the machine facts and ONE table (measurement, backend, median, p95, n, target, ok?); nothing asserts on
 time, the script exits 0 either way.
 
-    .venv/bin/python bench/bench_figures.py                 # 1,000,000 cases per backend (about an hour)
+    .venv/bin/python bench/bench_figures.py                 # 1,000,000 cases per backend (~40 minutes)
     .venv/bin/python bench/bench_figures.py --quick         # 20,000 cases
     options: --cases N   --pg URL   --no-pg   --keep   --explain
 
@@ -27,10 +27,12 @@ The data is generated with bulk SQL and BYPASSES the services (read path only):
   them): ~25 rows per case. Loaded with COPY (PostgreSQL) or one executemany transaction with
   journal_mode=OFF / synchronous=OFF (SQLite, a connection of its own; the benchmark then runs with the
   engine's own settings, WAL), indexes dropped during the load and rebuilt after it.
-- figure_daily is built from figure_fact with one INSERT … SELECT … GROUP BY per dimension (the dimension
-  values are those written on the facts, which are the case's at that moment — what the live path writes).
-  It is checked: figures._from_daily must equal figures._from_facts for 2026-Q3 (overall, per lead unit, per
-  co unit, per field, per tier, per batch); with at most 50,000 cases also against figures.rebuild_daily.
+- figure_daily is built from figure_fact in SQL: the facts summed per party, day, unit, role and attributes
+  into a temporary table, then one INSERT … SELECT … GROUP BY per (dim, key, key2) shape that
+  figures.daily_keys() gives (single dimensions and the pairs "lead*category", "category*lead", …; the shapes
+  are read off daily_keys itself, so the SQL follows the engine). The dimension values are those on the facts,
+  as the live path writes them. Checked: figures._from_daily must equal figures._from_facts for 2026-Q3 for 13
+  groupings and single filters; with at most 50,000 cases the table must also equal figures.rebuild_daily.
 
 Then ANALYZE (VACUUM ANALYZE on PostgreSQL, eng.db.optimize() on SQLite). Each query is run twice to warm up and
 then timed 20 times, each sample in its own eng.db.read() session (session, connection checkout and rollback
@@ -137,9 +139,8 @@ def make_loader(backend: str):
         if not rows:
             return
         if backend == "sqlite":
-            conn.exec_driver_sql(
-                "PRAGMA cache_size=-1000000"
-            )  # this connection only; disposed after the load
+            # a 1 GB page cache for this connection only (the engine is disposed after the load)
+            conn.exec_driver_sql("PRAGMA cache_size=-1000000")
             for start in range(0, len(rows), 5000):
                 conn.execute(table.insert(), rows[start : start + 5000])
             return
@@ -240,25 +241,52 @@ def pg_stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat()
 
 
-def daily_statements() -> list[str]:
-    """INSERT … SELECT … GROUP BY per dimension of figure_daily (see figures.Party.dims)."""
-    from engine.services.figures import MEASURES
+ATTRIBUTE_COLUMNS = ("tier", "field", "category", "channel", "batch")
 
-    sums = ", ".join(f"SUM(CASE WHEN measure = '{m}' THEN amount ELSE 0 END)" for m in MEASURES)
-    dims = [  # dim, key, where, group by
-        ("'all'", "''", "party = 'case'", "day"),
-        ("'field'", "field", "party = 'case'", "day, field"),
-        ("'category'", "category", "party = 'case'", "day, category"),
-        ("'channel'", "channel", "party = 'case'", "day, channel"),
-        ("'batch'", "batch", "party = 'case' AND batch IS NOT NULL", "day, batch"),
-        ("'tier'", "tier", "party = 'tier'", "day, tier"),
-        ("role", "CAST(unit_id AS TEXT)", "party = 'unit'", "day, role, unit_id"),
+
+def daily_statements() -> list[str]:
+    """SQL that builds figure_daily from figure_fact: what figures.daily_keys() adds up fact by fact.
+
+    The (dim, key, key2) rows of each party are read off figures.daily_keys() itself, called with markers in
+    place of the values, so the SQL follows whatever dimensions and pairs the engine keeps. The facts are first
+    summed per party, day, unit, role and attributes into a temporary table; each dimension then sums that.
+    """
+    from engine.services.figures import MEASURES
+    from engine.services.figures import daily_keys
+
+    def sums(column):
+        return ", ".join(column(m) for m in MEASURES)
+
+    out = [
+        "DROP TABLE IF EXISTS fact_sums",
+        "CREATE TEMP TABLE fact_sums AS SELECT party, day, role, unit_id, tier, field, category, channel, batch, "
+        + sums(lambda m: f"SUM(CASE WHEN measure = '{m}' THEN amount ELSE 0 END) AS {m}")
+        + " FROM figure_fact GROUP BY party, day, role, unit_id, tier, field, category, channel, batch",
     ]
-    return [
-        f'INSERT INTO figure_daily (day, dim, "key", {", ".join(MEASURES)}) '
-        f"SELECT day, {dim}, {key}, {sums} FROM figure_fact WHERE {where} GROUP BY {group}"
-        for dim, key, where, group in dims
-    ]
+    columns = {"<unit_id>": "unit_id", **{f"<{c}>": c for c in ATTRIBUTE_COLUMNS}}
+    measures = sums(lambda m: f"SUM({m})")
+    for party in ("case", "tier", "unit"):
+        for dim, key, key2 in daily_keys(party, "<unit_id>", "<role>", *list(columns)[1:]):
+            used = {columns[v] for v in (key, key2) if v in columns} | (
+                {"role"} if "<role>" in dim else set()
+            )
+            parts = []
+            for i, piece in enumerate(dim.split("<role>")):
+                parts += (["role"] if i else []) + ([f"'{piece}'"] if piece else [])
+            key_sql, key2_sql = (
+                "CAST(unit_id AS TEXT)"
+                if v == "<unit_id>"
+                else columns.get(v) or "'" + v.replace("'", "''") + "'"
+                for v in (key, key2)
+            )
+            # daily_keys leaves out the attributes a fact has no value for (no batch)
+            present = [f"{c} IS NOT NULL" for c in sorted(used & set(ATTRIBUTE_COLUMNS))]
+            out.append(
+                f'INSERT INTO figure_daily (day, dim, "key", key2, {", ".join(MEASURES)}) '
+                f"SELECT day, {' || '.join(parts)}, {key_sql}, {key2_sql}, {measures} FROM fact_sums "
+                f"WHERE {' AND '.join([f'party = {party!r}', *present])} GROUP BY {', '.join(['day', *sorted(used)])}"
+            )
+    return [*out, "DROP TABLE fact_sums"]
 
 
 def load_facts(eng, backend: str, rows: dict) -> dict:
@@ -370,59 +398,48 @@ def generate(eng, backend: str, n: int) -> dict:
 # Checks
 
 
-def work_around_unit_group(eng) -> bool:
-    """figures._from_facts raises AttributeError for group="unit" (it evaluates getattr(FigureFact, group) as the
-    default of a dict .get before looking "unit" up), so figures(group="unit", filters=...) and a filtered
-    dashboard fail. When that is still so, FigureFact gets a synonym `unit` of unit_id in this process only, so
-    that the query the fix would run can be timed; the rows say so. Returns whether it was needed."""
-    from engine.models import FigureFact
-    from engine.services import figures
-
-    if "unit" in FigureFact.__dict__:
-        return True  # added for the previous backend
-    period = figures.parse_period(QUARTER)
-    try:
-        with eng.db.read() as session:
-            figures._from_facts(session, period, "unit", {"field": "工业"}, "lead", "unit")
-    except AttributeError:
-        FigureFact.unit = FigureFact.unit_id  # declarative maps it as a synonym
-        return True
-    return False
-
-
 def normalised(sums: dict) -> dict:
-    return {key: {m: v for m, v in counts.items() if v} for key, counts in sums.items()}
+    return {
+        key: {m: v for m, v in counts.items() if v} for key, counts in sums.items() if any(counts.values())
+    }
 
 
-def check_daily(eng, n: int, patched: bool) -> list[tuple[str, bool, str]]:
-    """figure_daily built by SQL answers as the facts do (and, on small runs, as figures.rebuild_daily)."""
+def check_daily(eng, n: int, about: dict) -> list[tuple[str, bool, str]]:
+    """figure_daily built by SQL answers as the facts do (and, on small runs, equals figures.rebuild_daily)."""
     from sqlalchemy import select
 
     from engine.models import FigureDaily
     from engine.services import figures
 
     period = figures.parse_period(QUARTER)
-    checks = []
+    unit, batch = about["unit"], about["batches"][QUARTER]
+    questions = [  # (group, filters, role)
+        (None, {}, "lead"), ("unit", {}, "lead"), ("unit", {}, "co"), ("field", {}, "lead"), ("tier", {}, "lead"),
+        ("batch", {}, "lead"), (None, {"batch": batch}, "lead"), ("category", {"unit": unit}, "lead"),
+        ("unit", {"field": "工业"}, "co"), ("channel", {"tier": "department"}, "lead"),
+        ("tier", {"category": "融资"}, "lead"), ("batch", {"unit": unit}, "lead"), ("field", {"channel": "走访"}, "lead"),
+    ]  # fmt: skip
+    mismatched = []
     with eng.db.read() as session:
-        mismatched = []
-        for group, role in ((None, "lead"), ("unit", "lead"), ("unit", "co"), ("field", "lead"), ("tier", "lead"),
-                            ("batch", "lead")):  # fmt: skip
-            daily = normalised(figures._from_daily(session, period, group, role))
+        for group, f, role in questions:
+            lookup = figures._daily_lookup(group, f, role)
+            daily = normalised(figures._from_daily(session, period, *lookup))
             facts = normalised(
-                figures._from_facts(session, period, group, {}, role, figures._party_for(group, {}))
-            )
-            if (
-                group == "batch"
-            ):  # the fact path has a row "None" for the cases in no batch; the daily has none
-                facts.pop("None", None)
+                figures._from_facts(session, period, group, figures._clean_filters(f), role,
+                                    figures._party_for(group, f))
+            )  # fmt: skip
             if daily != facts or not daily:
-                mismatched.append(f"{group or 'all'}/{role}")
-        detail = "overall, unit lead+co" + ("*" if patched else "") + ", field, tier, batch"
-        checks.append((f"check: {QUARTER} from figure_daily = from figure_fact ({detail})", not mismatched,
-                       ", ".join(mismatched)))  # fmt: skip
+                mismatched.append(f"{group}/{f}/{role}")
+    checks = [
+        (
+            f"check: {QUARTER} from figure_daily = from figure_fact ({len(questions)} groupings/filters)",
+            not mismatched,
+            ", ".join(mismatched),
+        )
+    ]
     if n <= 50_000:
         columns = [getattr(FigureDaily, c.name) for c in FigureDaily.__table__.columns]
-        query = select(*columns).order_by(FigureDaily.day, FigureDaily.dim, FigureDaily.key)
+        query = select(*columns).order_by(FigureDaily.day, FigureDaily.dim, FigureDaily.key, FigureDaily.key2)
         with eng.db.read() as session:  # never commits: the rebuild is rolled back
             ours = [tuple(r) for r in session.execute(query)]
             started = time.perf_counter()
@@ -509,17 +526,25 @@ def add_row(table: Table, label: str, backend: str, samples: list[float]) -> boo
     return ok
 
 
-def queries(session_facts: dict) -> list[tuple[str, object]]:
+def queries(about: dict) -> list[tuple[str, object]]:
     """(label, run(session) -> short description of the answer) for a quarter and a year, then live()."""
     from sqlalchemy import func
     from sqlalchemy import select
 
     from engine.services import figures
 
-    unit, batches, now = session_facts["unit"], session_facts["batches"], DATA_NOW.astimezone(dt.UTC)
+    unit, now = about["unit"], DATA_NOW.astimezone(dt.UTC)
 
-    def total(answer):
-        return f"{answer['total']['collected']:,} collected, {len(answer['rows'])} rows"
+    def figure(period, group=None, filters=None, role="lead"):
+        def run(session):
+            answer = figures.figures(session, period, group, filters, role)
+            return f"{answer['total']['collected']:,} collected, {len(answer['rows'])} rows"
+
+        return run
+
+    def source(group, filters, role="lead"):
+        daily = figures._daily_lookup(group, figures._clean_filters(filters), role) is not None
+        return "per-day totals" if daily else "facts"
 
     out = []
     for code in (QUARTER, YEAR):
@@ -527,10 +552,8 @@ def queries(session_facts: dict) -> list[tuple[str, object]]:
         tag = f"{'quarter' if '-Q' in code else 'year'} {code}"
         for group, role in ((None, "lead"), ("unit", "lead"), ("unit", "co"), ("field", "lead"),
                             ("category", "lead"), ("channel", "lead"), ("tier", "lead"), ("batch", "lead")):  # fmt: skip
-            name = f"group={group}" + (f" ({role})" if group == "unit" else "") if group else "overall"
-            out.append(
-                (f"{tag}: figures {name}", lambda s, p=period, g=group, r=role: total(figures.figures(s, p, g, role=r)))
-            )  # fmt: skip
+            name = f"by {group}" + (f" ({role})" if group == "unit" else "") if group else "overall"
+            out.append((f"{tag}: figures {name}", figure(period, group, role=role)))
         out.append((f"{tag}: trend", lambda s, p=period: f"{len(figures.trend(s, p))} buckets"))
         out.append(
             (
@@ -538,32 +561,31 @@ def queries(session_facts: dict) -> list[tuple[str, object]]:
                 lambda s, p=period: f"{figures.dashboard(s, p, now)['total']['collected']:,} collected",
             )
         )
-        batch = batches[code]
         out.append(
             (
-                f"{tag}: facts: filter batch={batch[:5]}…",
-                lambda s, p=period, b=batch: total(figures.figures(s, p, filters={"batch": b})),
+                f"{tag}: dashboard filtered unit={unit} (a unit's own)",
+                lambda s, p=period: (
+                    f"{figures.dashboard(s, p, now, {'unit': unit})['total']['collected']:,} collected"
+                ),
             )
         )
-        out.append(
-            (
-                f"{tag}: facts: filter unit={unit} by category",
-                lambda s, p=period: total(figures.figures(s, p, "category", filters={"unit": unit})),
+        batch = about["batches"][code]
+        for group, filters in ((None, {"batch": batch}), ("category", {"unit": unit}), ("unit", {"field": "工业"}),
+                               ("category", {"unit": unit, "field": "工业"})):  # fmt: skip
+            shown = ", ".join(
+                f"{k}={v if k != 'batch' else v[: v.index('批') + 1]}" for k, v in filters.items()
             )
-        )
-        out.append(
-            (
-                f"{tag}: facts: filter field=工业 by unit",
-                lambda s, p=period: total(figures.figures(s, p, "unit", filters={"field": "工业"})),
+            by = f" by {group}" if group else ""
+            out.append(
+                (f"{tag}: filter {shown}{by} ({source(group, filters)})", figure(period, group, filters))
             )
-        )
 
         def drill(s, p=period):
             behind = figures.drill_cases(p, "closed", {"unit": unit}).subquery()
             return f"{s.scalar(select(func.count()).select_from(behind)):,} cases"
 
-        out.append((f"{tag}: drill-down count (closed, unit={unit})", drill))
-    out.append(("live (open now: flags, overdue by unit)", lambda s: f"{sum(figures.live(s, now)['flags'].values()):,} open"))  # fmt: skip
+        out.append((f"{tag}: drill-down count (closed, unit={unit}) (facts)", drill))
+    out.append(("live: open now by flag, overdue by unit", lambda s: f"{sum(figures.live(s, now)['flags'].values()):,} open"))  # fmt: skip
     return out
 
 
@@ -599,6 +621,9 @@ def subjects(eng) -> dict:
 # ----------------------------------------------------------------------------------------------------------
 
 
+PLANS: list[str] = []
+
+
 def bench(table: Table, databases: Databases, backend: str, n: int, tmp: Path) -> None:
     if (
         backend == "sqlite" and databases.keep
@@ -627,33 +652,21 @@ def bench(table: Table, databases: Databases, backend: str, n: int, tmp: Path) -
             "",
             "",
         )
-        patched = work_around_unit_group(eng)
-        for label, ok, detail in check_daily(eng, n, patched):
+        about = subjects(eng)
+        for label, ok, detail in check_daily(eng, n, about):
             table.add(label, backend, "-", "-", 1, "equal", "yes" if ok else f"NO {detail}")
             log(f"  {label}: {'yes' if ok else 'NO ' + detail}")
-        if patched:
-            NOTES.add(
-                "* engine bug: figures._from_facts raises AttributeError for group='unit' (getattr(FigureFact, "
-                "group) is evaluated as the .get default); those rows were timed with a synonym FigureFact.unit "
-                "added in this process."
-            )
-        about = subjects(eng)
         slow = []
         for label, run in queries(about):
             samples, answer = timed(eng, run)
-            mark = "*" if patched and label.endswith(" by unit") else ""
-            if not add_row(table, f"{label}{mark} [{answer}]", backend, samples):
+            if not add_row(table, f"{label} [{answer}]", backend, samples):
                 slow.append((label, run))
-            log(f"  {label}: {sorted(samples)[len(samples) // 2] * 1000:.1f} ms [{answer}]")
+            log(f"  {label}: {statistics.median(samples) * 1000:.1f} ms [{answer}]")
         if EXPLAIN:
             for label, run in slow:
                 PLANS.extend(explain(eng, backend, label, run))
     finally:
         eng.dispose()
-
-
-PLANS: list[str] = []
-NOTES: set[str] = set()
 
 
 def main(argv=None) -> int:
@@ -666,8 +679,6 @@ def main(argv=None) -> int:
     status = run_per_backend(
         __doc__, rest, quick=ours.cases or QUICK, full=ours.cases or FULL, what="cases", bench=bench
     )
-    for note in sorted(NOTES):
-        print(note)
     if PLANS:
         print("\nPlans of the statements (>= 10 ms) of the queries over target:\n")
         print("\n".join(PLANS))
