@@ -26,14 +26,10 @@ bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 
 def _ended_quarters(count: int = 6) -> list[tuple[str, str]]:
     """The last few quarters that have ended (what can be evaluated now)."""
-    today = figure_service.local_day(eng().now())
-    year, quarter = today.year, (today.month - 1) // 3 + 1
+    period = figure_service.quarter_of(figure_service.local_day(eng().now()))
     result = []
     for _n in range(count):
-        quarter -= 1
-        if quarter == 0:
-            year, quarter = year - 1, 4
-        period = figure_service.quarter_period(year, quarter)
+        period = figure_service.previous_quarter(period)
         result.append((period.code, period_name(period.code)))
     return result
 

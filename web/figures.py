@@ -78,10 +78,8 @@ def _args() -> dict:
 
 def _quick_periods() -> list[tuple[str, str]]:
     today = figure_service.local_day(eng().now())
-    quarter = (today.month - 1) // 3 + 1
-    last = (today.year, quarter - 1) if quarter > 1 else (today.year - 1, 4)
-    this_q = figure_service.quarter_period(today.year, quarter)
-    last_q = figure_service.quarter_period(*last)
+    this_q = figure_service.quarter_of(today)
+    last_q = figure_service.previous_quarter(this_q)
     month = f"{today.year}-{today.month:02d}"
     return [
         (this_q.code, _("本季度")),
@@ -156,7 +154,7 @@ def dashboard():
     except ValidationFailed as exc:
         errors = exc.errors or {"": exc.message}
         args = {"period_code": None, "date_from": None, "date_to": None, "role": "lead", "filters": {}}
-    figure_service.view(eng(), actor(), period_code=args["period_code"])  # permission check before the page
+    figure_service.require_viewer(actor())  # before the page; its data comes from data.json
     return render_template(
         "figures/dashboard.html",
         args=args,
@@ -175,7 +173,7 @@ def data():
     args = _args()
     result = figure_service.dashboard_view(eng(), actor(), **args)
     period, role, filters = result["period"], result["role"], result["filters"]
-    shown = {k: v for k, v in args["filters"].items()}
+    shown = args["filters"]  # as asked (a handler's own unit is added by the service, not repeated in links)
 
     def rows(group: str, measure: str = "collected") -> list[dict]:
         out = []

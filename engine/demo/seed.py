@@ -107,10 +107,7 @@ def _last_quarter(eng, sample: dict) -> int:
     from engine.services import figures
 
     wall = eng.clock
-    today = figures.local_day(wall.now())
-    quarter = (today.month - 1) // 3
-    year, quarter = (today.year, quarter) if quarter else (today.year - 1, 4)
-    period = figures.quarter_period(year, quarter)
+    period = figures.previous_quarter(figures.quarter_of(figures.local_day(wall.now())))
     items = sample["cases"] * 2
     step = max(1, (period.days - 20) // len(items))
     registrar = auth.authenticate(eng, "registrar", DEMO_PASSWORD)

@@ -32,7 +32,6 @@ from engine.errors import ValidationFailed
 from engine.models import EvaluationBoard
 from engine.models import EvaluationEvent
 from engine.models import HumanTask
-from engine.models import User
 from engine.models import WorkflowInstance
 from engine.rule_contracts import BOARDS
 from engine.script_api import Effect
@@ -58,8 +57,7 @@ def due_moment(period: figures.Period) -> dt.datetime:
 
 
 def current_quarter(eng) -> figures.Period:
-    today = figures.local_day(eng.now())
-    return figures.quarter_period(today.year, (today.month - 1) // 3 + 1)
+    return figures.quarter_of(figures.local_day(eng.now()))
 
 
 def quarter_figures(session: Session, code: str) -> list[dict]:
@@ -436,14 +434,13 @@ def board(eng, actor: Actor, quarter: str) -> dict:
             .order_by(EvaluationEvent.event_id)
         ).all()
         tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == row.instance_id)).all()
-        publisher = session.get(User, row.published_by).display_name if row.published_by else None
         names = figures.unit_labels(session)
         return _summary(row) | {
             "published": published,
             "units": (row.snapshot or {}).get("units") if published else (row.draft or []),
             "total": (row.snapshot or {}).get("total"),
             "note": (row.snapshot or {}).get("note"),
-            "published_by": publisher,
+            "published_by": (row.snapshot or {}).get("published_by"),
             "events": [
                 {
                     "at": e.at,

@@ -338,6 +338,16 @@ def quarter_period(year: int, quarter: int) -> Period:
     return Period(start, end, f"{year}年第{quarter}季度", f"{year}-Q{quarter}")
 
 
+def quarter_of(day: dt.date) -> Period:
+    """The quarter `day` falls in."""
+    return quarter_period(day.year, (day.month - 1) // 3 + 1)
+
+
+def previous_quarter(period: Period) -> Period:
+    """The quarter before `period`'s (a quarter's own start day minus one)."""
+    return quarter_of(period.start - dt.timedelta(days=1))
+
+
 def parse_period(
     code: str | None = None, date_from=None, date_to=None, today: dt.date | None = None
 ) -> Period:
@@ -366,7 +376,7 @@ def parse_period(
     code = (code or "").strip().upper().replace("Q", "-Q").replace("--", "-")
     if not code:
         today = today or dt.date.today()
-        return quarter_period(today.year, (today.month - 1) // 3 + 1)
+        return quarter_of(today)
     if m := re.fullmatch(r"(\d{4})", code):
         year = int(m[1])
         return Period(dt.date(year, 1, 1), dt.date(year, 12, 31), f"{year}年", str(year))
@@ -436,37 +446,34 @@ def figures(
 ) -> dict:
     """Figures for a period, overall or one row per value of `group`, with optional filters.
 
-    Without filters the per-day totals answer; with filters the facts themselves are summed.
-    Returns {"total": row, "rows": [row + key], "party": ...}.
+    Returns {"total": row, "rows": [row + key], "period", "filters", "role"}.
     """
     if group is not None and group not in GROUPS:
         raise ValidationFailed("分组方式有误", {"group": f"应为 {'、'.join(GROUPS)} 之一"})
     if role not in ROLES:
         raise ValidationFailed("单位角色有误", {"role": "应为 lead（牵头）或 co（协办）"})
     f = _clean_filters(filters)
-    party = _party_for(group, f)
     rows = []
     if group is not None:
-        by_key = _sums(session, period, group, f, role, party)
+        by_key = _sums(session, period, group, f, role)
         rows = [{"key": key} | rates(counts) for key, counts in sorted(by_key.items())]
     # Overall, a case counts once even when several units or tiers were credited with it.
-    overall = _sums(session, period, None, f, role, _party_for(None, f))
+    overall = _sums(session, period, None, f, role)
     return {
         "total": rates(overall.get("", collections.Counter())),
         "rows": rows,
-        "party": party,
         "period": period,
         "filters": f,
         "role": role,
     }
 
 
-def _sums(session: Session, period: Period, group, f: dict, role: str, party: str) -> dict:
+def _sums(session: Session, period: Period, group, f: dict, role: str) -> dict:
     """Sums per value of `group` (or one "" row). With no filter or one filter the per-day totals answer (an
     index range of at most a few thousand rows for a year); with two or more the facts themselves are summed."""
     lookup = _daily_lookup(group, f, role)
     if lookup is None:
-        return _from_facts(session, period, group, f, role, party)
+        return _from_facts(session, period, group, f, role, _party_for(group, f))
     dim, key, by = lookup
     return _from_daily(session, period, dim, key, by)
 
@@ -642,9 +649,9 @@ def dashboard(
     f = _clean_filters(filters)
     groups = {}
     for group in ("unit", "category", "field", "channel", "tier"):
-        by_key = _sums(session, period, group, f, role, _party_for(group, f))
+        by_key = _sums(session, period, group, f, role)
         groups[group] = [{"key": key} | rates(counts) for key, counts in sorted(by_key.items())]
-    overall = _sums(session, period, None, f, role, _party_for(None, f))
+    overall = _sums(session, period, None, f, role)
     return {
         "total": rates(overall.get("", collections.Counter())),
         "trend": trend(session, period, f, role),
@@ -660,6 +667,11 @@ def dashboard(
 # Service calls for the pages and the API (permission + one read transaction)
 
 VIEWERS = ("manager", "supervisor", "leader", "dispatcher", "admin", "handler")
+
+
+def require_viewer(actor) -> None:
+    """:raises PermissionDenied: the actor may not see figures at all (see `_scope`)."""
+    _scope(actor, None)
 
 
 def _scope(actor, filters: dict | None) -> dict:
