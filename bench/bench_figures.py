@@ -63,7 +63,7 @@ from bench.bench_loop import log  # noqa: E402
 from bench.bench_loop import pct  # noqa: E402
 from bench.bench_loop import prepared_engine  # noqa: E402
 from bench.bench_loop import run_per_backend  # noqa: E402
-from engine.clock import LOCAL_TZ  # noqa: E402
+from engine.domain.clock import LOCAL_TZ  # noqa: E402
 
 FULL, QUICK = 1_000_000, 20_000
 DATA_START = dt.datetime(2023, 1, 1, 8, 0, tzinfo=LOCAL_TZ)
@@ -164,7 +164,7 @@ def make_loader(backend: str):
 
 def working_day_index(start: dt.date, end: dt.date) -> dict[dt.date, int]:
     """Working days up to each day, so that working_days_between(a, b) = index[b] - index[a]."""
-    from engine.calendar import is_working_day
+    from engine.domain.calendar import is_working_day
 
     index, count, day = {}, 0, start
     while day <= end:
@@ -408,8 +408,8 @@ def check_daily(eng, n: int, about: dict) -> list[tuple[str, bool, str]]:
     """figure_daily built by SQL answers as the facts do (and, on small runs, equals figures.rebuild_daily)."""
     from sqlalchemy import select
 
-    from engine.models import FigureDaily
     from engine.services import figures
+    from engine.storage.models import FigureDaily
 
     period = figures.parse_period(QUARTER)
     unit, batch = about["unit"], about["batches"][QUARTER]
@@ -594,8 +594,8 @@ def subjects(eng) -> dict:
     from sqlalchemy import func
     from sqlalchemy import select
 
-    from engine.models import FigureDaily
     from engine.services import figures
+    from engine.storage.models import FigureDaily
 
     with eng.db.read() as session:
         unit = session.execute(

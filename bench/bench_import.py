@@ -27,10 +27,10 @@ def spreadsheet(eng, n: int) -> bytes:
     from openpyxl import Workbook
     from sqlalchemy import select
 
-    from engine.domain import CATEGORIES
-    from engine.domain import URGENCIES
-    from engine.models import Enterprise
+    from engine.domain.vocabulary import CATEGORIES
+    from engine.domain.vocabulary import URGENCIES
     from engine.services import imports
+    from engine.storage.models import Enterprise
 
     with eng.db.read() as session:
         codes = list(session.scalars(select(Enterprise.credit_code).limit(50)))

@@ -191,7 +191,7 @@ class Databases:
         if self._admin is None:
             from sqlalchemy import create_engine
 
-            from engine.db import normalise_url
+            from engine.storage.db import normalise_url
 
             self._admin = create_engine(normalise_url(self.pg_url), isolation_level="AUTOCOMMIT")
         return self._admin
@@ -244,8 +244,8 @@ def prepared_engine(url: str, upload_dir: Path):
     from engine.context import Engine
     from engine.context import Settings
     from engine.demo.seed import seed_demo
-    from engine.deploy import deploy_defaults
-    from engine.migrate import upgrade
+    from engine.storage.migrate import upgrade
+    from engine.workflow.deploy import deploy_defaults
 
     upgrade(url)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -273,7 +273,7 @@ class Actors:
 def enterprise_ids(eng) -> list[int]:
     from sqlalchemy import select
 
-    from engine.models import Enterprise
+    from engine.storage.models import Enterprise
 
     with eng.db.read() as session:
         return list(session.scalars(select(Enterprise.enterprise_id).order_by(Enterprise.enterprise_id)))
@@ -306,7 +306,7 @@ def register(eng, actors, enterprise_id: int, item: dict) -> int:
 def open_task_id(eng, case_id: int) -> str:
     from sqlalchemy import select
 
-    from engine.models import HumanTask
+    from engine.storage.models import HumanTask
 
     with eng.db.read() as session:
         return session.scalars(select(HumanTask.task_id).where(HumanTask.case_id == case_id)).one()
@@ -342,10 +342,10 @@ def bench_raw(table: Table, n_cases: int) -> None:
     from SpiffWorkflow.bpmn import BpmnWorkflow
     from SpiffWorkflow.util.task import TaskState
 
-    from engine import runtime
     from engine.rules import parse_dmn
-    from engine.scripts import JienanScriptEngine
-    from engine.specs import parse_bpmn
+    from engine.workflow import runtime
+    from engine.workflow.scripts import JienanScriptEngine
+    from engine.workflow.specs import parse_bpmn
 
     parsed = parse_bpmn((ROOT / "processes/case_handling.bpmn").read_text("utf-8"))  # parsed once
     document = parse_dmn((ROOT / "processes/triage.dmn").read_text("utf-8"))
@@ -474,7 +474,7 @@ def bench_rounds(table: Table, eng, backend: str, n_cases: int, rounds: int) -> 
     and database size. The ratio uses the interleaved pair."""
     from sqlalchemy import select
 
-    from engine.models import WorkflowInstance
+    from engine.storage.models import WorkflowInstance
 
     actors = Actors(eng)
     enterprises = enterprise_ids(eng)
@@ -890,17 +890,17 @@ def generate_cases(
     from sqlalchemy import select
     from sqlalchemy import text
 
-    from engine import search
-    from engine.clock import LOCAL_TZ
     from engine.demo.seed import demo_credit_code
-    from engine.models import Case
-    from engine.models import CaseUnit
-    from engine.models import Enterprise
-    from engine.models import HumanTask
-    from engine.models import ProcessVersion
-    from engine.models import Unit
-    from engine.models import User
-    from engine.models import WorkflowInstance
+    from engine.domain.clock import LOCAL_TZ
+    from engine.storage import search
+    from engine.storage.models import Case
+    from engine.storage.models import CaseUnit
+    from engine.storage.models import Enterprise
+    from engine.storage.models import HumanTask
+    from engine.storage.models import ProcessVersion
+    from engine.storage.models import Unit
+    from engine.storage.models import User
+    from engine.storage.models import WorkflowInstance
 
     rng = random.Random(seed)
     descriptions = [c["description"] for c in sample_cases()]
@@ -1162,8 +1162,8 @@ def generate_cases(
 
 
 def bench_read(table: Table, eng, backend: str, n: int, samples: int) -> None:
-    from engine.clock import LOCAL_TZ
-    from engine.services import cases
+    from engine.domain.clock import LOCAL_TZ
+    from engine.services import case_list as cases
     from engine.services import tasks
 
     started = perf_counter()
@@ -1294,7 +1294,7 @@ def machine_facts(pg_version: str | None, load_start: str, code: str) -> list[st
         f"code:      {code}",
         f"machine:   {os.cpu_count()} CPUs ({cpu}), {mem} RAM, {platform.system()} {platform.release()}",
         f"python:    {platform.python_version()} ({platform.python_implementation()})",
-        f"sqlite:    {sqlite3.sqlite_version} (engine.db: WAL, synchronous=NORMAL; DB file on the same disk as PostgreSQL)",
+        f"sqlite:    {sqlite3.sqlite_version} (engine.storage.db: WAL, synchronous=NORMAL; DB file on the same disk as PostgreSQL)",
         f"postgres:  {pg_version or 'not available'}",
         f"load avg:  {load_start} at start, {load_average()} at end (1/5/15 min; other work on the machine shows here)",
         f"libraries: SpiffWorkflow {version('SpiffWorkflow')}, SQLAlchemy {sqlalchemy.__version__}, "

@@ -82,7 +82,7 @@ from bench_loop import machine_facts  # noqa: E402
 from bench_loop import prepared_engine  # noqa: E402
 from bench_loop import register  # noqa: E402
 
-from engine.clock import LOCAL_TZ as LOCAL  # noqa: E402
+from engine.domain.clock import LOCAL_TZ as LOCAL  # noqa: E402
 
 REGISTER_AT = (2026, 3, 10, 9, 0)  # Tuesday: register + dispatch
 SIGN_AT = (2026, 3, 10, 10, 0)  # sign for: deadline Tuesday 03-17 18:00, yellow Monday 03-16 09:00
@@ -178,14 +178,14 @@ def add_placeholders(eng, n: int, fire_at: dt.datetime, rng: random.Random) -> i
     from sqlalchemy import select
     from sqlalchemy import text
 
-    from engine.models import Case
-    from engine.models import CaseUnit
-    from engine.models import Enterprise
-    from engine.models import HumanTask
-    from engine.models import ProcessVersion
-    from engine.models import Unit
-    from engine.models import User
-    from engine.models import WorkflowInstance
+    from engine.storage.models import Case
+    from engine.storage.models import CaseUnit
+    from engine.storage.models import Enterprise
+    from engine.storage.models import HumanTask
+    from engine.storage.models import ProcessVersion
+    from engine.storage.models import Unit
+    from engine.storage.models import User
+    from engine.storage.models import WorkflowInstance
 
     with eng.db.read() as session:
         units = dict(session.execute(select(Unit.code, Unit.unit_id)).all())
@@ -309,7 +309,7 @@ def counts(eng, fire_at: dt.datetime) -> dict:
     from sqlalchemy import func
     from sqlalchemy import select
 
-    from engine.models import WorkflowInstance as W
+    from engine.storage.models import WorkflowInstance as W
 
     with eng.db.read() as session:
         return {
@@ -396,9 +396,9 @@ def _worker_main(index, url, upload_dir, fire_at_iso, ready, go, results, finish
     from sqlalchemy import select
 
     from engine import worker
-    from engine.clock import FixedClock
     from engine.context import Engine
     from engine.context import Settings
+    from engine.domain.clock import FixedClock
     from engine.services import flow
 
     logging.getLogger("SpiffWorkflow").setLevel(logging.WARNING)
@@ -526,9 +526,9 @@ def verify(url: str, upload_dir: Path, fire_at: dt.datetime, case_ids: list[int]
 
     from engine.context import Engine
     from engine.context import Settings
-    from engine.models import Case
-    from engine.models import CaseEvent
-    from engine.models import WorkflowInstance as W
+    from engine.storage.models import Case
+    from engine.storage.models import CaseEvent
+    from engine.storage.models import WorkflowInstance as W
 
     eng = Engine(Settings(database_url=url, upload_dir=upload_dir))
     try:
@@ -610,7 +610,7 @@ def report_run(table: Table, backend: str, label: str, run: dict, check: dict, n
 
 
 def bench_backend(table: Table, dbs: WorkerDatabases, backend: str, sizes: dict, plans: list[str]) -> None:
-    from engine.clock import FixedClock
+    from engine.domain.clock import FixedClock
 
     tmp = dbs.tmp
     upload_dir = tmp / "uploads"

@@ -9,18 +9,19 @@ import sys
 
 from engine.config import INSTANCE_DIR
 from engine.config import settings_from_env
+from engine.context import Engine
+from engine.demo.seed import seed_demo
+from engine.mail import sender_from_env
+from engine.storage.migrate import upgrade
+from engine.worker import run_worker
+from engine.workflow.deploy import deploy_defaults
 
 
 def _engine():
-    from engine.context import Engine
-
     return Engine(settings_from_env())
 
 
 def cmd_init(args) -> int:
-    from engine.deploy import deploy_defaults
-    from engine.migrate import upgrade
-
     settings = settings_from_env()
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
@@ -39,17 +40,12 @@ def cmd_init(args) -> int:
 
 
 def cmd_seed(args) -> int:
-    from engine.demo.seed import seed_demo
-
     result = seed_demo(_engine())
     print("demo data already present" if result.get("skipped") else f"seeded {result}")
     return 0
 
 
 def cmd_worker(args) -> int:
-    from engine.mail import sender_from_env
-    from engine.worker import run_worker
-
     return run_worker(_engine(), interval=args.interval, once=args.once, sender=sender_from_env())
 
 

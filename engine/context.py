@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from engine.clock import Clock
-from engine.db import Database
-from engine.formstore import FormStore
-from engine.rulestore import RuleCache
-from engine.specs import SpecCache
+from engine.domain.clock import Clock
+from engine.forms.store import FormStore
+from engine.rules.store import RuleCache
+from engine.storage.db import Database
+from engine.workflow.specs import SpecCache
 
 
 @dataclasses.dataclass

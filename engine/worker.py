@@ -14,11 +14,10 @@ import time
 
 from sqlalchemy import select
 
-from engine.models import Case
-from engine.models import WorkflowInstance
 from engine.services import evaluation
-from engine.services import flow
 from engine.services import notifications
+from engine.services import subjects
+from engine.storage.models import WorkflowInstance
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = dt.timedelta(minutes=5)  # a failing instance is retried later instead of blocking the queue
@@ -51,13 +50,7 @@ def fire_next(eng) -> bool:
                 return False
             instance = batch[0]
             failed = instance.instance_id
-            if instance.case_id is None:  # the quarterly evaluation's start timer
-                evaluation.fire(eng, session, instance)
-                return True
-            case = session.get(Case, instance.case_id)
-            workflow, parsed, engine = flow.load(eng, session, instance, case)
-            bpmn_events = flow.run_engine(eng, workflow)
-            flow.settle(eng, session, case, instance, workflow, parsed, engine, None, bpmn_events)
+            subjects.runner(instance).fire(eng, session, instance)
             if instance.next_timer_at is not None and instance.next_timer_at <= eng.now():
                 # Nothing fired although due (e.g. a timer the engine cannot parse): look again later.
                 instance.next_timer_at = eng.now() + RETRY_AFTER

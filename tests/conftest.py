@@ -17,18 +17,18 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy import text
 
-from engine.clock import LOCAL_TZ
-from engine.clock import FixedClock
 from engine.context import Engine
 from engine.context import Settings
 from engine.demo.seed import DEMO_PASSWORD
+from engine.domain.clock import LOCAL_TZ
+from engine.domain.clock import FixedClock
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def _pg_admin(url: str):
-    from engine.db import normalise_url
+    from engine.storage.db import normalise_url
 
     return create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
 
@@ -40,8 +40,8 @@ def _with_db(url: str, name: str) -> str:
 
 def _build_template(url: str, upload_dir: Path) -> None:
     from engine.demo.seed import seed_demo
-    from engine.deploy import deploy_defaults
-    from engine.migrate import upgrade
+    from engine.storage.migrate import upgrade
+    from engine.workflow.deploy import deploy_defaults
 
     upgrade(url)
     eng = Engine(Settings(database_url=url, upload_dir=upload_dir))

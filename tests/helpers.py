@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import Enterprise
 from engine.services import cases
 from engine.services import tasks
+from engine.storage.models import Enterprise
 
 
 class Journey:

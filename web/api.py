@@ -14,6 +14,7 @@ from engine.errors import JienanError
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
 from engine.services import auth as auth_service
+from engine.services import case_list
 from engine.services import cases as case_service
 from engine.services import enterprises as enterprise_service
 from engine.services import figures as figure_service
@@ -60,7 +61,12 @@ def body() -> dict:
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(url_for("api.openapi", _external=False).rsplit("/", 1)[0]))
+    return jsonify(
+        openapi_document(
+            url_for("api.openapi", _external=False).rsplit("/", 1)[0],
+            eng().forms.get(case_service.REGISTER_FORM).schema,
+        )
+    )
 
 
 @bp.post("/auth/token")
@@ -103,9 +109,9 @@ def service_token():
 @bp.get("/cases")
 @token_required
 def list_cases():
-    filters = {k: v for k, v in request.args.items() if k in case_service.FILTER_KEYS}
+    filters = {k: v for k, v in request.args.items() if k in case_list.FILTER_KEYS}
     return jsonify(
-        case_service.search_cases(
+        case_list.search_cases(
             eng(), g.actor, filters, page=request.args.get("page"), per_page=request.args.get("per_page")
         )
     )

@@ -13,17 +13,18 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine.clock import LOCAL_TZ
-from engine.domain import CASE_STATUSES
-from engine.domain import CATEGORIES
-from engine.domain import CHANNELS
-from engine.domain import FIELDS
-from engine.domain import TIERS
+from engine.domain.clock import LOCAL_TZ
+from engine.domain.vocabulary import CASE_STATUSES
+from engine.domain.vocabulary import CATEGORIES
+from engine.domain.vocabulary import CHANNELS
+from engine.domain.vocabulary import FIELDS
+from engine.domain.vocabulary import TIERS
 from engine.errors import ValidationFailed
 from engine.services import attachments as attachment_service
 from engine.services import auth as auth_service
+from engine.services import case_list
 from engine.services import cases as case_service
-from engine.services.cases import FILTER_KEYS
+from engine.services.case_list import FILTER_KEYS
 from engine.services.common import require_role
 from engine.services.enterprises import ENTERPRISE_FIELDS
 from web.helpers import actor
@@ -54,7 +55,7 @@ def filter_choices() -> dict:
 def index():
     filters = {k: request.args.get(k, "").strip() for k in FILTER_KEYS if request.args.get(k, "").strip()}
     try:
-        result = case_service.search_cases(eng(), actor(), filters, page=request.args.get("page"))
+        result = case_list.search_cases(eng(), actor(), filters, page=request.args.get("page"))
         errors = {}
     except ValidationFailed as exc:
         result, errors = {"items": [], "total": 0, "page": 1, "pages": 1}, exc.errors

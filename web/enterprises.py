@@ -11,7 +11,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine.domain import FIELDS
+from engine.domain.vocabulary import FIELDS
 from engine.errors import ValidationFailed
 from engine.services import enterprises as enterprise_service
 from engine.services.common import require_role

@@ -17,6 +17,7 @@ from engine.services import evaluation as evaluation_service
 from engine.services import figures as figure_service
 from engine.services import tasks as task_service
 from web.helpers import actor
+from web.helpers import after_submit
 from web.helpers import eng
 from web.i18n import period_name
 from web.i18n import ui_lang
@@ -65,7 +66,7 @@ def board(quarter: str):
 
 def _task_page(task: dict, values: dict, errors: dict, status: int = 200):
     form = eng().forms.get(task["form_key"]) if task.get("form_key") else None
-    page = evaluation_service.board(eng(), actor(), task["case_no"])
+    page = evaluation_service.board(eng(), actor(), task["quarter"])
     unit = task["data"].get("black_unit") if isinstance(task["data"].get("black_unit"), dict) else None
     return render_template(
         "evaluation/task.html",
@@ -82,23 +83,26 @@ def _task_page(task: dict, values: dict, errors: dict, status: int = 200):
 @bp.get("/task/<task_id>")
 @login_required
 def task(task_id: str):
-    evaluation_service.task_board(eng(), actor(), task_id)
-    found = task_service.get_task(eng(), actor(), task_id)
+    found = task_service.get_task(eng(), actor(), task_id, kind="evaluation")
     return _task_page(found, found["values"], {})
 
 
 @bp.post("/task/<task_id>")
 @login_required
 def submit(task_id: str):
-    evaluation_service.task_board(eng(), actor(), task_id)
-    found = task_service.get_task(eng(), actor(), task_id)
-    form = eng().forms.get(found["form_key"]) if found.get("form_key") else None
     try:
         result = task_service.complete_task(
-            eng(), actor(), task_id, request.form, lock_version=request.form.get("_lock_version") or None
+            eng(),
+            actor(),
+            task_id,
+            request.form,
+            lock_version=request.form.get("_lock_version") or None,
+            kind="evaluation",
         )
     except ValidationFailed as exc:
+        found = task_service.get_task(eng(), actor(), task_id, kind="evaluation")
+        form = eng().forms.get(found["form_key"]) if found.get("form_key") else None
         values = form.raw_values(request.form) if form else {}
         return _task_page(found, values, exc.errors or {"": exc.message}, 422)
-    flash(_("已提交“%(title)s”", title=found["title"]), "success")
-    return redirect(url_for("evaluation.board", quarter=result["quarter"]))
+    flash(_("已提交“%(title)s”", title=result["title"]), "success")
+    return redirect(after_submit(result))

@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from engine.domain import CATEGORIES
-from engine.domain import CHANNELS
-from engine.domain import FIELDS
-from engine.domain import TIERS
+from engine.domain.vocabulary import CATEGORIES
+from engine.domain.vocabulary import CHANNELS
+from engine.domain.vocabulary import FIELDS
+from engine.domain.vocabulary import TIERS
 from engine.errors import ValidationFailed
 from engine.services import auth as auth_service
 from engine.services import figures as figure_service

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask import request
+from flask import url_for
 from flask_login import current_user
 
 from engine.context import Engine
@@ -21,10 +22,11 @@ def actor() -> Actor:
     return current_user.actor
 
 
-def uploads_from_request(form) -> list[Upload]:
-    """Files sent for the form's file fields (other file inputs are ignored)."""
+def uploads_from_request(form=None) -> list[Upload]:
+    """Files sent for the form's file fields (other file inputs are ignored); without a form, every file sent
+    (the service keeps those its form takes)."""
     result = []
-    for name in form.file_fields:
+    for name in form.file_fields if form is not None else request.files.keys():
         for storage in request.files.getlist(name):
             if storage and storage.filename:
                 try:
@@ -32,6 +34,25 @@ def uploads_from_request(form) -> list[Upload]:
                 finally:
                     storage.close()
     return result
+
+
+# Tasks with a page of their own (the quarterly evaluation's review and interviews); a case's tasks use tasks.show.
+TASK_PAGES = {"evaluation": "evaluation.task"}
+
+
+def task_page(task: dict) -> str | None:
+    """The own page of a programme task, or None for a case's task."""
+    endpoint = TASK_PAGES.get(task["kind"])
+    return url_for(endpoint, task_id=task["task_id"]) if endpoint else None
+
+
+def after_submit(result: dict) -> str:
+    """Where a completed task leads: the evaluation's board, the case (more to do there) or the inbox."""
+    if result["kind"] == "evaluation":
+        return url_for("evaluation.board", quarter=result["quarter"])
+    if result["next_tasks"]:
+        return url_for("cases.detail", case_id=result["case_id"])
+    return url_for("tasks.inbox")
 
 
 def form_options(form, attachments: list[dict] | None = None) -> dict:
@@ -54,13 +75,11 @@ def describe_data(
     data: dict, exclude=(), lang: str = "zh", units: dict | None = None, people: dict | None = None
 ) -> list[tuple[str, str]]:
     """(label, shown value) for the values earlier forms put into a case, labelled as those forms label them."""
-    from engine.forms import all_forms
-
     if people is None:
         people = {u["username"]: u["display_name"] for u in auth_service.list_users(eng())}
 
     fields = {}
-    for form in all_forms().values():
+    for form in eng().forms.all().values():
         for spec in form.fields:
             fields.setdefault(spec.name, spec)
     rows = []

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from flask import has_request_context
 from flask import session
 from flask_babel import Babel
 from flask_babel import get_locale
+from flask_babel import gettext
 
-from engine.clock import to_local
-from engine.domain import CASE_STATUSES
-from engine.domain import ENUM_LABELS_EN
-from engine.domain import ENUM_LABELS_ZH
-from engine.domain import ROLES
-from engine.domain import TIERS
+from engine.domain.clock import to_local
+from engine.domain.vocabulary import CASE_STATUSES
+from engine.domain.vocabulary import ENUM_LABELS_EN
+from engine.domain.vocabulary import ENUM_LABELS_ZH
+from engine.domain.vocabulary import ROLES
+from engine.domain.vocabulary import TIERS
+from engine.i18n import install_translator
 
 babel = Babel()
 
@@ -64,7 +67,13 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return local.strftime(fmt) if local else ""
 
 
+def _engine_message(message: str) -> str:
+    """Engine messages in the request's UI language (outside a request: the Chinese source)."""
+    return gettext(message) if has_request_context() else message
+
+
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    install_translator(_engine_message)
     app.jinja_env.globals.update(get_locale=get_locale, label=label, ui_lang=ui_lang, period_name=period_name)
     app.jinja_env.filters["local_time"] = local_time

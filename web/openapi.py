@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.forms import load_form
-
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -38,8 +36,9 @@ def _query(*names: str) -> list[dict]:
     return [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names]
 
 
-def openapi_document(base_path: str) -> dict:
-    register = dict(load_form("register_problem").schema)
+def openapi_document(base_path: str, register_schema: dict) -> dict:
+    """The document for the API under `base_path`; `register_schema` is the live registration form."""
+    register = dict(register_schema)
     register.pop("$schema", None)
     register.pop("$id", None)
     register = {
@@ -48,7 +47,7 @@ def openapi_document(base_path: str) -> dict:
     }
     register["required"] = [r for r in register.get("required", []) if r != "enterprise_id"]
     register["description"] = (
-        "诉求登记表（forms/register_problem.json）；enterprise_id 与 new_enterprise 二选一"
+        "诉求登记表（当前生效的 register_problem 表单，设计人员修改后即时更新）；enterprise_id 与 new_enterprise 二选一"
     )
     secured = [{"bearer": []}]
     return {

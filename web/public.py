@@ -16,8 +16,8 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
 
-from engine.domain import CATEGORIES
-from engine.domain import FIELDS
+from engine.domain.vocabulary import CATEGORIES
+from engine.domain.vocabulary import FIELDS
 from engine.errors import ValidationFailed
 from engine.services import public as public_service
 from web.helpers import eng

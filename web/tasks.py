@@ -11,15 +11,17 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine.domain import FLAGS
+from engine.domain.vocabulary import FLAGS
 from engine.errors import ValidationFailed
 from engine.services import auth as auth_service
 from engine.services import cases as case_service
 from engine.services import tasks as task_service
 from web.helpers import actor
+from web.helpers import after_submit
 from web.helpers import describe_data
 from web.helpers import eng
 from web.helpers import form_options
+from web.helpers import task_page
 from web.helpers import uploads_from_request
 from web.i18n import ui_lang
 
@@ -71,31 +73,31 @@ def _task_page(task: dict, values: dict, errors: dict, status: int = 200):
 @login_required
 def show(task_id: str):
     task = task_service.get_task(eng(), actor(), task_id)
-    if task["case_id"] is None:  # the quarterly evaluation's tasks have their own page
-        return redirect(url_for("evaluation.task", task_id=task_id))
+    own_page = task_page(task)
+    if own_page:
+        return redirect(own_page)
     return _task_page(task, task["values"], {})
 
 
 @bp.post("/tasks/<task_id>")
 @login_required
 def submit(task_id: str):
-    task = task_service.get_task(eng(), actor(), task_id)
-    if task["case_id"] is None:
-        return redirect(url_for("evaluation.task", task_id=task_id), code=307)
-    form = eng().forms.get(task["form_key"]) if task.get("form_key") else None
     try:
         result = task_service.complete_task(
             eng(),
             actor(),
             task_id,
             request.form,
-            uploads=uploads_from_request(form) if form else [],
+            uploads=uploads_from_request(),
             lock_version=request.form.get("_lock_version") or None,
         )
     except ValidationFailed as exc:
+        task = task_service.get_task(eng(), actor(), task_id)
+        own_page = task_page(task)
+        if own_page:  # shown with its errors on its own page
+            return redirect(own_page, code=307)
+        form = eng().forms.get(task["form_key"]) if task.get("form_key") else None
         values = form.raw_values(request.form) if form else {}
         return _task_page(task, values, exc.errors or {"": exc.message}, 422)
-    flash(_("已提交“%(title)s”", title=task["title"]), "success")
-    if any(t for t in result["next_tasks"]):
-        return redirect(url_for("cases.detail", case_id=result["case_id"]))
-    return redirect(url_for("tasks.inbox"))
+    flash(_("已提交“%(title)s”", title=result["title"]), "success")
+    return redirect(after_submit(result))

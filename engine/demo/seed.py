@@ -11,12 +11,16 @@ from sqlalchemy import func
 from sqlalchemy import select
 from stdnum.cn import uscc
 
-from engine.models import Enterprise
-from engine.models import Unit
-from engine.models import User
+from engine.domain.clock import LOCAL_TZ
+from engine.domain.clock import FixedClock
 from engine.services import auth
 from engine.services import cases as case_service
+from engine.services import evaluation
+from engine.services import figures
 from engine.services import tasks
+from engine.storage.models import Enterprise
+from engine.storage.models import Unit
+from engine.storage.models import User
 
 SAMPLE = Path(__file__).with_name("sample_cases.json")
 DEMO_PASSWORD = "jienan2026"
@@ -101,11 +105,6 @@ def _last_quarter(eng, sample: dict) -> int:
     """Last quarter's work, so the figures, the dashboard and the quarterly evaluation have a past: each sample
     problem twice, spread over the quarter; 供电 closes everything on time, 自然资源 half of its cases, 经信 signs
     and stops. Ends with last quarter's evaluation computed and waiting for the programme office's review."""
-    from engine.clock import LOCAL_TZ
-    from engine.clock import FixedClock
-    from engine.services import evaluation
-    from engine.services import figures
-
     wall = eng.clock
     period = figures.previous_quarter(figures.quarter_of(figures.local_day(wall.now())))
     items = sample["cases"] * 2

@@ -13,19 +13,22 @@ from datetime import date
 from datetime import timedelta
 from decimal import ROUND_CEILING
 from decimal import ROUND_FLOOR
+from typing import TYPE_CHECKING
 from typing import Any
 
 from engine.rules.match import compile_tests
-from engine.rules.model import SINGLE_HIT
-from engine.rules.model import DecisionTable
-from engine.rules.model import Input
-from engine.rules.model import Rule
+from engine.rules.result import SINGLE_HIT
 from engine.rules.sfeel import Compare
 from engine.rules.sfeel import Range
 from engine.rules.sfeel import UnaryTests
 from engine.rules.sfeel import format_value
 from engine.rules.sfeel import kind_of
 from engine.rules.typeref import plain
+
+if TYPE_CHECKING:  # annotations only: the model imports this module
+    from engine.rules.model import DecisionTable
+    from engine.rules.model import Input
+    from engine.rules.model import Rule
 
 MAX_COMBINATIONS = 10_000
 MAX_REPORTED = 50

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from typing import Any
 
 from engine.errors import RuleError
-from engine.rules.model import DecisionResult
-from engine.rules.model import DecisionTable
-from engine.rules.model import Input
-from engine.rules.model import Resolver
-from engine.rules.model import Rule
+from engine.rules.result import DecisionResult
+from engine.rules.result import Resolver
 from engine.rules.sfeel import format_value
 from engine.rules.typeref import KIND_NAMES
 from engine.rules.typeref import plain
+
+if TYPE_CHECKING:  # annotations only: the model imports this module
+    from engine.rules.model import DecisionTable
+    from engine.rules.model import Input
+    from engine.rules.model import Rule
 
 
 def evaluate_table(table: DecisionTable, context: dict, resolve: Resolver | None) -> DecisionResult:

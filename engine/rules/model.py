@@ -8,14 +8,11 @@ from dataclasses import field
 from typing import Any
 
 from engine.errors import RuleError
+from engine.rules.check import check_table
+from engine.rules.evaluate import evaluate_table
+from engine.rules.result import DecisionResult
+from engine.rules.result import Resolver
 from engine.rules.sfeel import UnaryTests
-from engine.rules.typeref import plain
-
-HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "RULE ORDER", "OUTPUT ORDER", "COLLECT")
-SINGLE_HIT = ("UNIQUE", "FIRST", "PRIORITY", "ANY")
-AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
-
-Resolver = Callable[[str, dict], Any]
 
 
 @dataclass(slots=True)
@@ -79,35 +76,6 @@ class Rule:
 
 
 @dataclass(slots=True)
-class DecisionResult:
-    """What a table decided. `outputs`: dict or None for single-hit, list for multi-hit, dict for aggregates.
-
-    `matched` lists the rules that produced the result, in result order (the winner alone for FIRST and
-    PRIORITY; every match for ANY and the multi-hit policies).
-    """
-
-    decision_id: str
-    hit_policy: str
-    matched: list[int]
-    matched_rule_ids: list[str]
-    outputs: dict | list[dict] | None
-    inputs: dict
-    aggregation: str | None = None
-
-    def to_audit(self) -> dict:
-        """A JSON-safe dict for an audit event."""
-        return {
-            "decision_id": self.decision_id,
-            "hit_policy": self.hit_policy,
-            "aggregation": self.aggregation,
-            "matched": list(self.matched),
-            "matched_rule_ids": list(self.matched_rule_ids),
-            "inputs": plain(self.inputs),
-            "outputs": plain(self.outputs),
-        }
-
-
-@dataclass(slots=True)
 class DecisionTable:
     """A parsed, checked decision table, ready to evaluate many times."""
 
@@ -127,14 +95,10 @@ class DecisionTable:
         :raises RuleError: an input cannot be read or coerced, UNIQUE matched several rules, ANY matched
             rules with different outputs.
         """
-        from engine.rules.evaluate import evaluate_table
-
         return evaluate_table(self, context, resolve)
 
     def check(self) -> list[dict]:
         """Static problems: overlapping rules (UNIQUE, ANY) and uncovered inputs (single-hit policies)."""
-        from engine.rules.check import check_table
-
         return check_table(self)
 
 

@@ -9,14 +9,14 @@ from lxml import etree
 
 from engine.errors import RuleError
 from engine.rules.match import compile_tests
-from engine.rules.model import AGGREGATIONS
-from engine.rules.model import HIT_POLICIES
 from engine.rules.model import Decision
 from engine.rules.model import DecisionTable
 from engine.rules.model import DmnDocument
 from engine.rules.model import Input
 from engine.rules.model import Output
 from engine.rules.model import Rule
+from engine.rules.result import AGGREGATIONS
+from engine.rules.result import HIT_POLICIES
 from engine.rules.sfeel import COMPARISONS
 from engine.rules.sfeel import Range
 from engine.rules.sfeel import SfeelSyntaxError

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.errors import ValidationFailed
-from engine.models import Attachment
-from engine.models import Case
+from engine.services.access import can_see_case
 from engine.services.common import Actor
+from engine.storage.models import Attachment
+from engine.storage.models import Case
 
 # What a file of each type must start with: a renamed executable is refused.
 _MAGIC = {
@@ -181,8 +182,6 @@ def attachment_dict(row: Attachment) -> dict:
 
 def open_attachment(eng, actor: Actor, attachment_id: int) -> tuple[dict, Path]:
     """Metadata and path of a file the actor may see (its case is visible to them, or they uploaded it)."""
-    from engine.services.cases import can_see_case
-
     with eng.db.read() as session:
         row = session.get(Attachment, attachment_id)
         if row is None:

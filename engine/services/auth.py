@@ -12,15 +12,15 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.domain import ROLES
+from engine.domain.vocabulary import ROLES
 from engine.errors import NotFound
 from engine.errors import ValidationFailed
-from engine.models import ApiToken
-from engine.models import Unit
-from engine.models import User
-from engine.models import UserRole
 from engine.services.common import Actor
 from engine.services.common import require_role
+from engine.storage.models import ApiToken
+from engine.storage.models import Unit
+from engine.storage.models import User
+from engine.storage.models import UserRole
 
 _HASHER = PasswordHasher()
 LOGIN_TOKEN_HOURS = 12

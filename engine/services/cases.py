@@ -1,91 +1,48 @@
-"""Cases (诉求): register one (which starts the loop), search the case list, and the case page's full picture."""
+"""Cases (诉求): register one (which starts the loop), and the case page's full picture."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 
-from sqlalchemy import exists
-from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import search
-from engine.clock import LOCAL_TZ
-from engine.domain import CASE_STATUSES
-from engine.domain import TIERS
+from engine.domain.clock import LOCAL_TZ
+from engine.domain.vocabulary import ROLES
 from engine.errors import Conflict
-from engine.errors import NotFound
-from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
-from engine.models import Attachment
-from engine.models import Case
-from engine.models import CaseEvent
-from engine.models import CaseRound
-from engine.models import CaseUnit
-from engine.models import Enterprise
-from engine.models import HumanTask
-from engine.models import IdempotencyKey
-from engine.models import Unit
-from engine.models import User
-from engine.services import figures
 from engine.services import flow
+from engine.services.access import can_act
+from engine.services.access import can_see_case
 from engine.services.attachments import FileStager
 from engine.services.attachments import Upload
 from engine.services.attachments import attachment_dict
 from engine.services.attachments import link_form_attachments
 from engine.services.attachments import store_uploads
+from engine.services.case_list import case_summary
 from engine.services.common import Actor
-from engine.services.common import paginate
 from engine.services.common import record_event
 from engine.services.common import require_role
 from engine.services.common import unit_names
 from engine.services.common import user_names
 from engine.services.enterprises import add_enterprise
+from engine.services.enterprises import enterprise_by_credit_code
 from engine.services.references import check_references
+from engine.storage import search
+from engine.storage.models import Attachment
+from engine.storage.models import Case
+from engine.storage.models import CaseEvent
+from engine.storage.models import CaseRound
+from engine.storage.models import CaseUnit
+from engine.storage.models import Enterprise
+from engine.storage.models import HumanTask
+from engine.storage.models import IdempotencyKey
+from engine.storage.models import User
 
 REGISTER_FORM = "register_problem"
-FILTER_KEYS = (
-    "batch",
-    "status",
-    "field",
-    "category",
-    "unit",
-    "channel",
-    "tier",
-    "urgency",
-    "date_from",
-    "date_to",
-    "q",
-    "enterprise_id",
-    "flag",
-    "library",
-    # drill-down from a figure or a chart: the cases behind one number
-    "figure",
-    "period",
-    "role",
-    "overdue",
-    "open",
-)
-FIGURE_DIMS = ("unit", "field", "category", "channel", "tier", "batch")
-
-
-def can_see_case(session: Session, actor: Actor, case: Case | None, *, raise_error: bool = False) -> bool:
-    """Everyone but a pure handler sees all cases; a handler sees cases its unit is or was involved in."""
-    if case is None:
-        if raise_error:
-            raise NotFound("诉求不存在")
-        return False
-    if actor.sees_all_cases:
-        return True
-    visible = actor.unit_id is not None and session.get(CaseUnit, (case.case_id, actor.unit_id)) is not None
-    if not visible and raise_error:
-        raise PermissionDenied("这件诉求不属于您所在单位，无权查看")
-    return visible
 
 
 def register_case(
@@ -96,13 +53,16 @@ def register_case(
     new_enterprise: dict | None = None,
     idempotency_key: str | None = None,
     tracking_token: str | None = None,
+    *,
+    reuse_enterprise: bool = False,
 ) -> dict:
     """Register a problem and start its handling loop (triage decides tier and time limit).
 
     `raw` is the register_problem form (a MultiDict from a page or a dict from the API). With `new_enterprise`
     the enterprise is created in the same transaction, so a refused case leaves no orphan enterprise behind.
     With `idempotency_key` (other systems retrying a submission) the same key and content return the case made
-    the first time (`replayed` true) instead of a second one.
+    the first time (`replayed` true) instead of a second one. With `reuse_enterprise` an enterprise already on
+    file under the new enterprise's credit code is used instead (other systems do not know our enterprise ids).
     :raises ValidationFailed: bad fields (nothing saved). :raises PermissionDenied: not a registrar.
     :raises Conflict: the key was used before with different content.
     """
@@ -115,7 +75,17 @@ def register_case(
         if replay is not None:
             return replay
     try:
-        return _register(eng, actor, raw, uploads, new_enterprise, idempotency_key, digest, tracking_token)
+        return _register(
+            eng,
+            actor,
+            raw,
+            uploads,
+            new_enterprise,
+            idempotency_key,
+            digest,
+            tracking_token,
+            reuse_enterprise,
+        )
     except IntegrityError:
         # Two retries raced: the other one stored the key (and its case) first.
         replay = _replay(eng, actor, idempotency_key, digest) if idempotency_key else None
@@ -163,14 +133,26 @@ def _registered(case: Case) -> dict:
     }
 
 
-def _register(eng, actor, raw, uploads, new_enterprise, idempotency_key, digest, tracking_token=None) -> dict:
+def _register(
+    eng,
+    actor,
+    raw,
+    uploads,
+    new_enterprise,
+    idempotency_key,
+    digest,
+    tracking_token=None,
+    reuse_enterprise=False,
+) -> dict:
     form = eng.forms.get(REGISTER_FORM)
     uploads = uploads or []
     stager = FileStager(eng.settings.upload_dir)
     try:
         with eng.db.transaction() as session:
             enterprise = None
-            if new_enterprise:
+            if new_enterprise and reuse_enterprise:
+                enterprise = enterprise_by_credit_code(session, new_enterprise.get("credit_code"))
+            if new_enterprise and enterprise is None:
                 enterprise = add_enterprise(session, eng, actor, new_enterprise, prefix="enterprise.")
             files = store_uploads(eng, session, stager, actor, uploads)
             data = form.parse_submission(_with_enterprise(raw, enterprise), files=files)
@@ -265,152 +247,6 @@ def _new_case(session: Session, eng, actor: Actor, enterprise: Enterprise, data:
     return case
 
 
-def _text_filter(query, q: str, dialect: str):
-    """Substring match on the case text, narrowed first through the n-gram index when the query allows it."""
-    needle = search.normalise(q).strip()[:100]
-    for word in needle.split():  # every word must occur
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Case.search_text.like(f"%{escaped}%", escape="\\"))
-    phrases = search.query_phrases(needle)
-    if phrases is None:
-        return query
-    if dialect == "sqlite":
-        match = " AND ".join('"' + phrase + '"' for phrase in phrases)
-        return query.where(
-            Case.case_id.in_(text("SELECT rowid FROM case_fts WHERE case_fts MATCH :m").bindparams(m=match))
-        )
-    # All bigrams present (not a phrase query: GIN answers that without re-reading every candidate's
-    # tsvector); the LIKE above keeps only the rows that contain the words themselves.
-    tsquery = func.plainto_tsquery("simple", " ".join(phrases))
-    return query.where(func.to_tsvector("simple", Case.search_grams).op("@@")(tsquery))
-
-
-def _case_query(actor: Actor, filters: dict, dialect: str = "sqlite", now=None):
-    query = select(Case)
-    now = now or dt.datetime.now(dt.UTC)
-    if not actor.sees_all_cases:
-        query = query.where(
-            exists().where(CaseUnit.case_id == Case.case_id, CaseUnit.unit_id == actor.unit_id)
-        )
-    f = {k: v for k, v in (filters or {}).items() if k in FILTER_KEYS and v not in (None, "", [])}
-    if "figure" in f:
-        # The cases a figure counted: its dimensions apply to the facts (the unit or tier at the time), not to
-        # where the case stands now.
-        dims = {k: f.pop(k) for k in FIGURE_DIMS if k in f}
-        if "unit" in dims and not str(dims["unit"]).isdigit():
-            raise ValidationFailed("查询条件有误", {"unit": "应为单位编号"})
-        period = figures.parse_period(str(f.pop("period", "")) or None, today=now.astimezone(LOCAL_TZ).date())
-        behind = figures.drill_cases(period, str(f.pop("figure")), dims, str(f.pop("role", "lead")))
-        query = query.where(Case.case_id.in_(behind))
-    if "overdue" in f:
-        late = [HumanTask.case_id == Case.case_id, HumanTask.role == "handler", HumanTask.due_at < now]
-        if "unit" in f and str(f["unit"]).isdigit():
-            late.append(HumanTask.unit_id == int(f["unit"]))
-        query = query.where(exists().where(*late))
-    if "open" in f:
-        query = query.where(Case.status != "closed")
-    if f.get("flag") == "green":  # never flagged, or back to green
-        query = query.where(or_(Case.flag.is_(None), Case.flag == f.pop("flag")))
-    for key in ("status", "field", "category", "channel", "tier", "urgency", "flag", "library", "batch"):
-        if key in f:
-            query = query.where(getattr(Case, key) == f[key])
-    if "enterprise_id" in f:
-        query = query.where(Case.enterprise_id == _int(f["enterprise_id"], "enterprise_id"))
-    if "unit" in f:
-        unit_id = _unit_id(f["unit"])
-        query = query.where(
-            exists().where(
-                CaseUnit.case_id == Case.case_id,
-                CaseUnit.unit_id == unit_id,
-                CaseUnit.relation.in_(("lead", "co")),
-            )
-        )
-    if "date_from" in f:
-        query = query.where(Case.created_at >= _local_day(f["date_from"], "date_from"))
-    if "date_to" in f:
-        query = query.where(Case.created_at < _local_day(f["date_to"], "date_to") + dt.timedelta(days=1))
-    if "q" in f:
-        query = _text_filter(query, str(f["q"]), dialect)
-    return query
-
-
-def _int(value, field: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed("查询条件有误", {field: "应为数字"}) from None
-
-
-def _unit_id(value):
-    """A unit filter given by id or code; an unknown code simply matches nothing."""
-    if isinstance(value, int) or str(value).isdigit():
-        return int(value)
-    return select(Unit.unit_id).where(Unit.code == str(value)).scalar_subquery()
-
-
-def _local_day(value, field: str) -> dt.datetime:
-    try:
-        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationFailed("查询条件有误", {field: "日期格式应为 YYYY-MM-DD"}) from None
-    return dt.datetime.combine(day, dt.time(0), tzinfo=LOCAL_TZ)
-
-
-def search_cases(eng, actor: Actor, filters: dict | None = None, page=1, per_page=20) -> dict:
-    """The case list: filters by status, field, category, unit, channel, tier, date range and text; paginated."""
-    page, per_page = paginate(page, per_page)
-    query = _case_query(actor, filters or {}, eng.db.engine.dialect.name, eng.now())
-    with eng.db.read() as session:
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        rows = session.scalars(
-            query.order_by(Case.created_at.desc(), Case.case_id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        ).all()
-        units = unit_names(session)
-        return {
-            "items": [case_summary(c, units) for c in rows],
-            "total": total,
-            "page": page,
-            "per_page": per_page,
-            "pages": max(1, -(-total // per_page)),
-        }
-
-
-def case_summary(case: Case, units: dict[int, str]) -> dict:
-    return {
-        "case_id": case.case_id,
-        "case_no": case.case_no,
-        "title": case.title,
-        "enterprise_id": case.enterprise_id,
-        "enterprise_name": case.enterprise_name,
-        "channel": case.channel,
-        "field": case.field,
-        "category": case.category,
-        "urgency": case.urgency,
-        "library": case.library,
-        "tier": case.tier,
-        "tier_label": TIERS.get(case.tier, ("", ""))[0],
-        "status": case.status,
-        "status_label": CASE_STATUSES.get(case.status, (case.status, ""))[0],
-        "current_task": case.current_task,
-        "round_no": case.round_no,
-        "returns_count": case.returns_count,
-        "lead_unit_id": case.lead_unit_id,
-        "lead_unit": units.get(case.lead_unit_id),
-        "time_limit_days": case.time_limit_days,
-        "deadline_at": case.deadline_at,
-        "flag": case.flag,
-        "notice_count": case.notice_count,
-        "original_deadline_at": case.original_deadline_at,
-        "extensions_count": case.extensions_count,
-        "outcome": case.outcome,
-        "satisfaction": case.satisfaction,
-        "created_at": case.created_at,
-        "closed_at": case.closed_at,
-    }
-
-
 def get_case(eng, actor: Actor, case_id: int) -> dict:
     """Everything the case page shows: fields, current tasks and holders, timeline, rounds, attachments."""
     with eng.db.read() as session:
@@ -485,8 +321,6 @@ def get_case(eng, actor: Actor, case_id: int) -> dict:
 
 def task_holder(task: HumanTask, units: dict[int, str], people: dict[int, str]) -> dict:
     """Who holds a task, in words: a person, a unit, or a role's pool."""
-    from engine.domain import ROLES
-
     if task.assignee_id:
         holder = people.get(task.assignee_id) or ""
     elif task.unit_id:
@@ -505,17 +339,6 @@ def task_holder(task: HumanTask, units: dict[int, str], people: dict[int, str]) 
         "due_at": task.due_at,
         "form_key": task.form_key,
     }
-
-
-def can_act(actor: Actor, task: HumanTask) -> bool:
-    """May this user complete this task? Role, then unit, then personal assignment."""
-    if task.role not in actor.roles:
-        return False
-    if task.unit_id is not None and task.unit_id != actor.unit_id:
-        return False
-    if task.assignee_id is not None and task.assignee_id != actor.user_id:
-        return False
-    return True
 
 
 def leader_user_id(session: Session, username: str) -> int | None:

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import PermissionDenied
-from engine.models import CaseEvent
-from engine.models import Unit
-from engine.models import User
+from engine.storage.models import CaseEvent
+from engine.storage.models import Unit
+from engine.storage.models import User
 
 
 @dataclasses.dataclass(frozen=True)

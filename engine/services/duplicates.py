@@ -12,17 +12,17 @@ import datetime as dt
 from sqlalchemy import or_
 from sqlalchemy import select
 
-from engine.domain import CASE_STATUSES
+from engine.domain.vocabulary import CASE_STATUSES
 from engine.errors import NotFound
 from engine.errors import ValidationFailed
-from engine.models import Case
-from engine.models import Enterprise
-from engine.search import grams
-from engine.services.cases import can_see_case
+from engine.services.access import can_see_case
 from engine.services.common import Actor
 from engine.services.common import record_event
 from engine.services.common import require_role
 from engine.services.enterprises import normalise_credit_code
+from engine.storage.models import Case
+from engine.storage.models import Enterprise
+from engine.storage.search import grams
 
 SAME_ENTERPRISE_DAYS = 180
 SAME_CATEGORY_DAYS = 30

@@ -10,13 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
-from engine.domain import FIELDS
+from engine.domain.vocabulary import FIELDS
 from engine.errors import NotFound
 from engine.errors import ValidationFailed
-from engine.models import Enterprise
+from engine.services.case_list import search_cases
 from engine.services.common import Actor
 from engine.services.common import paginate
 from engine.services.common import require_role
+from engine.storage.models import Enterprise
 
 _PHONE = re.compile(r"^[0-9+\-() ]{5,30}$")
 ENTERPRISE_FIELDS = ("name", "credit_code", "field", "address", "contact_name", "contact_phone")
@@ -57,6 +58,13 @@ def validate_enterprise(data: dict, *, prefix: str = "") -> dict:
     if errors:
         raise ValidationFailed("企业信息有误，请按提示修改", {prefix + k: v for k, v in errors.items()})
     return {k: (v or None) for k, v in clean.items()}
+
+
+def enterprise_by_credit_code(session: Session, credit_code) -> Enterprise | None:
+    """The enterprise on file under this (normalised) unified social credit code, if any."""
+    if not credit_code:
+        return None
+    return session.scalars(select(Enterprise).where(Enterprise.credit_code == str(credit_code))).first()
 
 
 def add_enterprise(session: Session, eng, actor: Actor, data: dict, *, prefix: str = "") -> Enterprise:
@@ -130,8 +138,6 @@ def enterprise_choices(eng, limit: int = 500) -> list[dict]:
 
 def get_enterprise(eng, actor: Actor, enterprise_id: int) -> dict:
     """The enterprise file: its details and every case the actor may see."""
-    from engine.services.cases import search_cases
-
     with eng.db.read() as session:
         enterprise = session.get(Enterprise, enterprise_id)
         if enterprise is None:

@@ -21,28 +21,29 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import runtime
-from engine import versions
-from engine.calendar import is_working_day
-from engine.clock import LOCAL_TZ
+from engine.domain.calendar import is_working_day
+from engine.domain.clock import LOCAL_TZ
 from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
-from engine.models import EvaluationBoard
-from engine.models import EvaluationEvent
-from engine.models import HumanTask
-from engine.models import WorkflowInstance
-from engine.rule_contracts import BOARDS
-from engine.script_api import Effect
-from engine.script_api import ScriptApi
-from engine.script_api import _iso
+from engine.rules.contracts import BOARDS
 from engine.services import figures
 from engine.services import flow
 from engine.services import notifications
 from engine.services.common import Actor
+from engine.storage import versions
+from engine.storage.models import EvaluationBoard
+from engine.storage.models import EvaluationEvent
+from engine.storage.models import HumanTask
+from engine.storage.models import WorkflowInstance
+from engine.workflow import runtime
+from engine.workflow.script_api import Effect
+from engine.workflow.script_api import ScriptApi
+from engine.workflow.script_api import _iso
 
 PROCESS_ID = "quarterly_evaluation"
+KIND = "evaluation"
 MANAGERS = ("manager", "admin")
 DRAFT_READERS = ("manager", "admin", "leader", "supervisor")
 START_OF_DAY = dt.time(9, 0)
@@ -363,8 +364,10 @@ def _project(eng, session, board: EvaluationBoard, instance, ready, parsed) -> N
         )
 
 
-def complete(eng, session: Session, actor: Actor, task: HumanTask, raw, lock_version) -> dict:
-    """Complete an evaluation task (review, interview) in the caller's transaction."""
+def complete(
+    eng, session: Session, stager, actor: Actor, task: HumanTask, raw, uploads, lock_version
+) -> dict:
+    """Complete an evaluation task (review, interview) in the caller's transaction. Its forms take no files."""
     instance = session.get(WorkflowInstance, task.instance_id, with_for_update=True)
     if lock_version is not None and int(lock_version) != instance.lock_version:
         raise Conflict("页面已过期：其他人刚刚处理了这项考评任务，请刷新后再提交")
@@ -389,7 +392,15 @@ def complete(eng, session: Session, actor: Actor, task: HumanTask, raw, lock_ver
     )
     events = flow._run(eng, lambda: runtime.complete_task(workflow, live, data))
     settle(eng, session, board, instance, workflow, parsed, engine, actor, [*earlier, *events])
-    return {"case_id": None, "quarter": board.quarter, "status": board.status, "next_tasks": []}
+    return {
+        "kind": KIND,
+        "task_id": task.task_id,
+        "title": task.title,
+        "case_id": None,
+        "quarter": board.quarter,
+        "status": board.status,
+        "next_tasks": [],
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -458,12 +469,3 @@ def board(eng, actor: Actor, quarter: str) -> dict:
             ],
             "boards": BOARDS,
         }
-
-
-def task_board(eng, actor: Actor, task_id: str) -> str:
-    """The quarter an evaluation task belongs to (for its page)."""
-    with eng.db.read() as session:
-        task = session.get(HumanTask, str(task_id))
-        if task is None or task.case_id is not None:
-            raise NotFound("找不到这个考评任务")
-        return task.case_no

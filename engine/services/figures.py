@@ -1,6 +1,6 @@
 """Figures (统计数据): what the programme is judged by, from facts recorded as the cases move.
 
-Every figure counts facts (engine.models.FigureFact) written in the same transaction as the step that caused
+Every figure counts facts (engine.storage.models.FigureFact) written in the same transaction as the step that caused
 them, with the case's unit, tier, field, category, channel and batch *at that moment*. Nothing is recomputed
 from the current diagram or rule tables, so a process or rule change mid-period leaves earlier figures as they
 were. Per-day totals (FigureDaily) are kept in step at commit, so a quarter or a year sums a few thousand rows.
@@ -25,21 +25,21 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from engine.calendar import is_working_day
-from engine.clock import LOCAL_TZ
-from engine.domain import CASE_STATUSES
-from engine.domain import CATEGORIES
-from engine.domain import CHANNELS
-from engine.domain import FIELDS
-from engine.domain import TIERS
+from engine.domain.calendar import is_working_day
+from engine.domain.clock import LOCAL_TZ
+from engine.domain.vocabulary import CASE_STATUSES
+from engine.domain.vocabulary import CATEGORIES
+from engine.domain.vocabulary import CHANNELS
+from engine.domain.vocabulary import FIELDS
+from engine.domain.vocabulary import TIERS
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
-from engine.models import Case
-from engine.models import CaseUnit
-from engine.models import FigureDaily
-from engine.models import FigureFact
-from engine.models import HumanTask
-from engine.models import Unit
+from engine.storage.models import Case
+from engine.storage.models import CaseUnit
+from engine.storage.models import FigureDaily
+from engine.storage.models import FigureFact
+from engine.storage.models import HumanTask
+from engine.storage.models import Unit
 
 MEASURES = (
     "collected",

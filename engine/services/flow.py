@@ -14,30 +14,30 @@ from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import rulestore
-from engine import runtime
-from engine import versions
-from engine.clock import LOCAL_TZ
-from engine.domain import CASE_STATUSES
+from engine.domain.clock import LOCAL_TZ
+from engine.domain.vocabulary import CASE_STATUSES
 from engine.errors import JienanError
 from engine.errors import NotFound
 from engine.errors import SpecError
-from engine.models import Case
-from engine.models import CaseRound
-from engine.models import CaseUnit
-from engine.models import HumanTask
-from engine.models import ProcessVersion
-from engine.models import Unit
-from engine.models import User
-from engine.models import WorkflowInstance
-from engine.script_api import ScriptApi
-from engine.scripts import JienanScriptEngine
+from engine.rules import store as rulestore
 from engine.services import figures
 from engine.services import notifications
 from engine.services.common import Actor
 from engine.services.common import record_event
-from engine.specs import ParsedProcess
-from engine.timers import using_clock
+from engine.storage import versions
+from engine.storage.models import Case
+from engine.storage.models import CaseRound
+from engine.storage.models import CaseUnit
+from engine.storage.models import HumanTask
+from engine.storage.models import ProcessVersion
+from engine.storage.models import Unit
+from engine.storage.models import User
+from engine.storage.models import WorkflowInstance
+from engine.workflow import runtime
+from engine.workflow.script_api import ScriptApi
+from engine.workflow.scripts import JienanScriptEngine
+from engine.workflow.specs import ParsedProcess
+from engine.workflow.timers import using_clock
 
 MAIN_PROCESS = "case_handling"
 
@@ -65,7 +65,7 @@ def parsed_version(eng, session: Session, version_id: int) -> ParsedProcess:
 
 def script_engine(eng, session: Session, case: Case) -> JienanScriptEngine:
     """A script engine for one unit of work on `case`: business rule tasks decide with the newest published
-    rule tables; scripts get the helpers of engine.script_api (their effects are applied by `settle`)."""
+    rule tables; scripts get the helpers of engine.workflow.script_api (their effects are applied by `settle`)."""
     api = ScriptApi(eng.clock, {"flag": case.flag, "tier": case.tier, "notices": case.notice_count})
     return rule_script_engine(eng, session, api)
 

@@ -6,21 +6,21 @@ import json
 
 from sqlalchemy import select
 
-from engine import versions
 from engine.errors import NotFound
 from engine.errors import SpecError
 from engine.errors import ValidationFailed
-from engine.forms import FORM_KEY_RE
-from engine.forms import FORMS_DIR
-from engine.forms import FormSpec
-from engine.forms import form_from_schema
-from engine.forms import load_form
-from engine.models import ActiveVersion
-from engine.models import FormVersion
+from engine.forms.schema import FORM_KEY_RE
+from engine.forms.schema import FORMS_DIR
+from engine.forms.schema import FormSpec
+from engine.forms.schema import form_from_schema
+from engine.forms.schema import load_form
 from engine.services.common import Actor
 from engine.services.common import require_role
 from engine.services.common import user_names
-from engine.specs import content_hash
+from engine.storage import versions
+from engine.storage.models import ActiveVersion
+from engine.storage.models import FormVersion
+from engine.workflow.specs import content_hash
 
 DESIGNERS = ("designer", "admin")
 MAX_SCHEMA = 200_000

@@ -14,16 +14,16 @@ from openpyxl.styles import PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
-from engine.domain import CATEGORIES
-from engine.domain import CHANNELS
-from engine.domain import FIELDS
-from engine.domain import URGENCIES
+from engine.domain.vocabulary import CATEGORIES
+from engine.domain.vocabulary import CHANNELS
+from engine.domain.vocabulary import FIELDS
+from engine.domain.vocabulary import URGENCIES
 from engine.errors import ValidationFailed
-from engine.models import Enterprise
 from engine.services import cases as case_service
 from engine.services.common import Actor
 from engine.services.common import require_role
 from engine.services.enterprises import normalise_credit_code
+from engine.storage.models import Enterprise
 
 MAX_ROWS = 5000
 MAX_BYTES = 10 * 1024 * 1024

@@ -16,16 +16,16 @@ from openpyxl.styles import Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from engine.clock import LOCAL_TZ
-from engine.domain import CASE_STATUSES
-from engine.domain import ENUM_LABELS_ZH
-from engine.domain import TIERS
-from engine.models import Case
-from engine.models import CaseUnit
-from engine.models import Enterprise
-from engine.services.cases import _case_query
+from engine.domain.clock import LOCAL_TZ
+from engine.domain.vocabulary import CASE_STATUSES
+from engine.domain.vocabulary import ENUM_LABELS_ZH
+from engine.domain.vocabulary import TIERS
+from engine.services.case_list import case_query
 from engine.services.common import Actor
 from engine.services.common import unit_names
+from engine.storage.models import Case
+from engine.storage.models import CaseUnit
+from engine.storage.models import Enterprise
 
 CHUNK = 1000
 
@@ -78,7 +78,7 @@ def export_cases(eng, actor: Actor, filters: dict, out) -> int:
 
     Returns the number of cases. :raises ValidationFailed: bad filters (as the case list).
     """
-    query = _case_query(actor, filters or {}, eng.db.engine.dialect.name, eng.now())
+    query = case_query(actor, filters or {}, eng.db.engine.dialect.name, eng.now())
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("诉求台账")
     _layout(sheet)

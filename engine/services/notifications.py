@@ -9,12 +9,12 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from engine.models import Case
-from engine.models import Notification
-from engine.models import User
-from engine.models import UserRole
 from engine.services.common import Actor
 from engine.services.common import paginate
+from engine.storage.models import Case
+from engine.storage.models import Notification
+from engine.storage.models import User
+from engine.storage.models import UserRole
 
 log = logging.getLogger(__name__)
 

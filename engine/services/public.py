@@ -10,22 +10,22 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 
-from engine.domain import CASE_STATUSES
-from engine.domain import FIELDS
-from engine.domain import TIERS
+from engine.domain.vocabulary import CASE_STATUSES
+from engine.domain.vocabulary import FIELDS
+from engine.domain.vocabulary import TIERS
 from engine.errors import NotFound
 from engine.errors import RateLimited
 from engine.errors import ValidationFailed
-from engine.models import Case
-from engine.models import CaseEvent
-from engine.models import Enterprise
-from engine.models import HumanTask
-from engine.models import RateEvent
 from engine.services import cases as case_service
 from engine.services import tasks as task_service
 from engine.services.common import Actor
 from engine.services.enterprises import normalise_credit_code
 from engine.services.enterprises import validate_enterprise
+from engine.storage.models import Case
+from engine.storage.models import CaseEvent
+from engine.storage.models import Enterprise
+from engine.storage.models import HumanTask
+from engine.storage.models import RateEvent
 
 CHANNEL = "网上申报"
 # Who acts for a public submission: no account, so no registrar of its own (its registrar tasks go to the pool).

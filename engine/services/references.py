@@ -6,11 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import ValidationFailed
-from engine.models import Enterprise
-from engine.models import Unit
-from engine.models import User
-from engine.models import UserRole
 from engine.services.common import Actor
+from engine.storage.models import Enterprise
+from engine.storage.models import Unit
+from engine.storage.models import User
+from engine.storage.models import UserRole
 
 
 def check_references(session: Session, actor: Actor, form, data: dict) -> None:

@@ -6,26 +6,26 @@ from __future__ import annotations
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import versions
-from engine.deploy import publish_rules
 from engine.errors import JienanError
 from engine.errors import NotFound
 from engine.errors import RuleError
 from engine.errors import ValidationFailed
-from engine.models import Case
-from engine.models import DesignDraft
-from engine.models import RuleExample
-from engine.models import RuleVersion
-from engine.models import WorkflowInstance
-from engine.rule_contracts import check_document
 from engine.rules import parse_dmn
+from engine.rules.contracts import check_document
 from engine.rules.typeref import plain
 from engine.services import flow
 from engine.services.common import Actor
 from engine.services.common import record_event
 from engine.services.common import require_role
 from engine.services.common import user_names
-from engine.xmlsafe import parse_xml
+from engine.storage import versions
+from engine.storage.models import Case
+from engine.storage.models import DesignDraft
+from engine.storage.models import RuleExample
+from engine.storage.models import RuleVersion
+from engine.storage.models import WorkflowInstance
+from engine.workflow.deploy import publish_rules
+from engine.workflow.xmlsafe import parse_xml
 
 MANAGERS = ("manager", "admin")
 PREVIEW_LIMIT = 200

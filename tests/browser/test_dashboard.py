@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import select
 
-from engine.clock import LOCAL_TZ
-from engine.models import Unit
+from engine.domain.clock import LOCAL_TZ
+from engine.storage.models import Unit
 from engine.worker import run_pass
 from tests.browser.test_editor_bundles import DIST
 

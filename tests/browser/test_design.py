@@ -9,8 +9,8 @@ import re
 from sqlalchemy import func
 from sqlalchemy import select
 
-from engine.models import ProcessVersion
-from engine.models import WorkflowInstance
+from engine.storage.models import ProcessVersion
+from engine.storage.models import WorkflowInstance
 
 
 def _versions(eng):

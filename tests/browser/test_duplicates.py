@@ -11,7 +11,7 @@ def test_registrar_sees_a_likely_duplicate_and_links_instead_of_creating(eng, pa
         description="企业反映夏季用电高峰期间生产线频繁跳闸，请求协调供电保障。",
     )
     with eng.db.read() as session:
-        from engine.models import Enterprise
+        from engine.storage.models import Enterprise
 
         name = session.get(Enterprise, journey.enterprise_id()).name
     registrar = page_as("registrar", phone=True)
@@ -27,7 +27,7 @@ def test_registrar_sees_a_likely_duplicate_and_links_instead_of_creating(eng, pa
     from sqlalchemy import func
     from sqlalchemy import select
 
-    from engine.models import Case
+    from engine.storage.models import Case
 
     with eng.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 1

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from engine.models import Case
-from engine.models import Enterprise
+from engine.storage.models import Case
+from engine.storage.models import Enterprise
 
 pytestmark = pytest.mark.browser
 

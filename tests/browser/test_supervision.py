@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.clock import LOCAL_TZ
+from engine.domain.clock import LOCAL_TZ
 from engine.worker import run_pass
 from tests.browser.test_journey import choose
 from tests.browser.test_journey import open_task

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.context import Engine
 from engine.context import Settings
 from engine.demo.seed import seed_demo
-from engine.deploy import deploy_defaults
-from engine.migrate import upgrade
 from engine.services import auth
-from engine.services import cases
+from engine.services import case_list
 from engine.services import evaluation
+from engine.storage.migrate import upgrade
+from engine.workflow.deploy import deploy_defaults
 
 
+@pytest.mark.slow
 def test_demo_seed_registers_and_progresses_the_sample_cases(tmp_path, clock):
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     upgrade(url)
@@ -25,7 +28,7 @@ def test_demo_seed_registers_and_progresses_the_sample_cases(tmp_path, clock):
         assert {u["board"] for u in last_quarter["units"]} >= {"black", "unranked"}
         assert seed_demo(eng) == {"skipped": True}  # idempotent
         dispatcher = auth.authenticate(eng, "dispatcher", "jienan2026")
-        statuses = {c["status"] for c in cases.search_cases(eng, dispatcher, per_page=100)["items"]}
+        statuses = {c["status"] for c in case_list.search_cases(eng, dispatcher, per_page=100)["items"]}
         assert {"dispatching", "handling", "closed"} <= statuses
         assert auth.authenticate(eng, "handler_power", "jienan2026") is not None
     finally:

@@ -11,10 +11,10 @@ from engine.errors import Conflict
 from engine.errors import PermissionDenied
 from engine.errors import SpecError
 from engine.errors import ValidationFailed
-from engine.models import ProcessVersion
-from engine.models import WorkflowInstance
 from engine.services import design
-from engine.specs import PROCESSES_DIR
+from engine.storage.models import ProcessVersion
+from engine.storage.models import WorkflowInstance
+from engine.workflow.specs import PROCESSES_DIR
 from tests.helpers import add_review_step
 
 BPMN = (PROCESSES_DIR / "case_handling.bpmn").read_text("utf-8")
@@ -164,7 +164,7 @@ def test_rollback_makes_an_earlier_version_live_again(eng, actors, journey):
         original,
     )
     # a restart (jienan init) does not undo the designer's choice
-    from engine.deploy import deploy_defaults
+    from engine.workflow.deploy import deploy_defaults
 
     deploy_defaults(eng)
     assert _instance_version(eng, journey.register()["case_id"]) == original

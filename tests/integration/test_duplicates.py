@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
-from engine.models import Case
 from engine.services import duplicates
+from engine.storage.models import Case
 
 
 def test_same_enterprise_and_similar_text_are_proposed(eng, actors, journey):

@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from engine.clock import LOCAL_TZ
-from engine.deploy import publish_rules
+from engine.domain.clock import LOCAL_TZ
 from engine.errors import Conflict
 from engine.errors import RuleError
-from engine.models import CaseEvent
-from engine.models import HumanTask
-from engine.models import RuleVersion
 from engine.services import tasks
-from engine.specs import PROCESSES_DIR
+from engine.storage.models import CaseEvent
+from engine.storage.models import HumanTask
+from engine.storage.models import RuleVersion
 from engine.worker import run_pass
+from engine.workflow.deploy import publish_rules
+from engine.workflow.specs import PROCESSES_DIR
 
 
 def _local(*args):

@@ -14,11 +14,11 @@ from engine.errors import Conflict
 from engine.errors import PermissionDenied
 from engine.errors import RuleError
 from engine.errors import ValidationFailed
-from engine.models import EvaluationBoard
-from engine.models import HumanTask
 from engine.services import evaluation
 from engine.services import figures
 from engine.services import tasks
+from engine.storage.models import EvaluationBoard
+from engine.storage.models import HumanTask
 
 
 def _closed_case(journey, lead="power"):
@@ -173,7 +173,7 @@ def test_drafts_are_not_public_and_early_starts_are_refused(eng, clock, actors, 
 
 def test_the_manager_tries_the_evaluation_table(eng, actors):
     from engine.services import rules_admin
-    from engine.specs import PROCESSES_DIR
+    from engine.workflow.specs import PROCESSES_DIR
 
     xml = (PROCESSES_DIR / "evaluation.dmn").read_text("utf-8")
     manager = actors("manager")

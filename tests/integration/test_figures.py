@@ -10,13 +10,13 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from engine.errors import ValidationFailed
-from engine.models import Enterprise
-from engine.models import FigureDaily
-from engine.models import HumanTask
-from engine.models import Unit
 from engine.services import figures
 from engine.services import imports
 from engine.services import tasks
+from engine.storage.models import Enterprise
+from engine.storage.models import FigureDaily
+from engine.storage.models import HumanTask
+from engine.storage.models import Unit
 
 Q1 = figures.parse_period("2026-Q1")
 
@@ -141,7 +141,7 @@ def test_figures_stay_as_recorded_when_rules_change_and_totals_can_be_rebuilt(en
     from engine.services import rules_admin
 
     with eng.db.read() as session:
-        from engine.models import RuleVersion
+        from engine.storage.models import RuleVersion
 
         xml = session.scalars(
             select(RuleVersion.dmn_xml)
@@ -184,6 +184,7 @@ def _sheet(code, rows) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_676_cases_in_6_batches_508_closed_read_75_1_percent(eng, journey, actors):
     with eng.db.read() as session:
         code = session.get(Enterprise, journey.enterprise_id()).credit_code
@@ -265,7 +266,7 @@ def test_a_new_process_version_mid_period_counts_the_same(eng, journey, actors):
     """A designer adds a review step mid-quarter: the case on the old diagram and the one on the new diagram
     are counted alike, and the earlier figures are unchanged by the deployment."""
     from engine.services import design
-    from engine.specs import PROCESSES_DIR
+    from engine.workflow.specs import PROCESSES_DIR
     from tests.helpers import add_review_step
 
     old = journey.register()["case_id"]

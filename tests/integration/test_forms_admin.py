@@ -28,7 +28,7 @@ def _verify_with_note(required: bool) -> str:
 
 
 def _live_text() -> str:
-    from engine.forms import load_form
+    from engine.forms.schema import load_form
 
     return json.dumps(load_form("verify").schema, ensure_ascii=False, indent=2)
 

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from engine.errors import Conflict
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
-from engine.models import Case
-from engine.models import CaseEvent
-from engine.models import HumanTask
-from engine.models import WorkflowInstance
 from engine.services import tasks
+from engine.storage.models import Case
+from engine.storage.models import CaseEvent
+from engine.storage.models import HumanTask
+from engine.storage.models import WorkflowInstance
 
 
 def test_department_journey_closes_case(journey):
@@ -147,7 +147,7 @@ def test_someone_elses_upload_cannot_be_attached(eng, journey, actors):
 
 
 def test_text_search_finds_substrings_of_any_length(eng, journey, actors):
-    from engine.services.cases import search_cases
+    from engine.services.case_list import search_cases
 
     first = journey.register(title="急需仓储用房", description="急需1000平方米仓储用房。", category="用地")
     journey.register(title="融资难", description="担心银行压贷。", category="融资")

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from engine.deploy import publish_rules
 from engine.errors import Conflict
 from engine.errors import JienanError
-from engine.models import Case
-from engine.models import CaseEvent
-from engine.models import WorkflowInstance
 from engine.services import tasks
+from engine.storage.models import Case
+from engine.storage.models import CaseEvent
+from engine.storage.models import WorkflowInstance
+from engine.workflow.deploy import publish_rules
 
 TRIAGE = Path(__file__).resolve().parents[2] / "processes" / "triage.dmn"
 
@@ -65,6 +65,7 @@ def test_two_simultaneous_submits_of_one_task_give_one_409(eng, journey, actors)
     assert journey.case(case_id)["status"] == "signing"
 
 
+@pytest.mark.slow
 def test_case_reopened_100_times_still_answers_at_flat_cost(eng, journey):
     case_id = journey.register()["case_id"]
     for _round in range(100):
@@ -93,8 +94,8 @@ def test_two_simultaneous_retries_with_one_idempotency_key_make_one_case(eng, ac
     from sqlalchemy import func
     from sqlalchemy import select
 
-    from engine.models import Case
     from engine.services import cases
+    from engine.storage.models import Case
 
     body = {
         "enterprise_id": journey.enterprise_id(),

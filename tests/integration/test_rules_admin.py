@@ -9,7 +9,7 @@ from engine.errors import PermissionDenied
 from engine.errors import RuleError
 from engine.services import design
 from engine.services import rules_admin
-from engine.specs import PROCESSES_DIR
+from engine.workflow.specs import PROCESSES_DIR
 
 TRIAGE = (PROCESSES_DIR / "triage.dmn").read_text("utf-8")
 # Rule 5 (any urgency, 用地/融资/政策兑现 → department 15 days) becomes city_leader 20 days.

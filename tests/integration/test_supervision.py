@@ -7,10 +7,10 @@ import datetime as dt
 from sqlalchemy import func
 from sqlalchemy import select
 
-from engine.clock import LOCAL_TZ
-from engine.models import CaseEvent
-from engine.models import HumanTask
-from engine.models import Notification
+from engine.domain.clock import LOCAL_TZ
+from engine.storage.models import CaseEvent
+from engine.storage.models import HumanTask
+from engine.storage.models import Notification
 from engine.worker import run_pass
 
 

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from engine.clock import LOCAL_TZ
-from engine.deploy import deploy_process
-from engine.models import Case
-from engine.models import CaseEvent
-from engine.models import Notification
-from engine.models import WorkflowInstance
+from engine.domain.clock import LOCAL_TZ
 from engine.services import flow
+from engine.storage.models import Case
+from engine.storage.models import CaseEvent
+from engine.storage.models import Notification
+from engine.storage.models import WorkflowInstance
 from engine.worker import run_pass
+from engine.workflow.deploy import deploy_process
 from tests.conftest import PG_URL
 
 MAIN = Path(__file__).resolve().parents[2] / "processes" / "case_handling.bpmn"
@@ -128,6 +128,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(timed, journey, clock, monkeypa
     assert flags == ["red"] * 6 and changes == 6
 
 
+@pytest.mark.slow
 def test_two_workers_fire_each_of_1000_due_timers_exactly_once(timed, journey, clock):
     clock.set(_local(2026, 3, 10, 9, 0))
     ids = [journey.register()["case_id"] for _ in range(1000)]

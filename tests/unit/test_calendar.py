@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from engine.calendar import add_working_days
-from engine.calendar import is_working_day
-from engine.clock import LOCAL_TZ
+from engine.domain.calendar import add_working_days
+from engine.domain.calendar import is_working_day
+from engine.domain.clock import LOCAL_TZ
 
 UTC = dt.UTC
 

@@ -10,20 +10,20 @@ import jinja2
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from engine import forms as forms_module
-from engine.domain import CATEGORIES
-from engine.domain import CHANNELS
-from engine.domain import FIELDS
-from engine.domain import URGENCIES
+from engine.domain.vocabulary import CATEGORIES
+from engine.domain.vocabulary import CHANNELS
+from engine.domain.vocabulary import FIELDS
+from engine.domain.vocabulary import URGENCIES
 from engine.errors import NotFound
 from engine.errors import SpecError
 from engine.errors import ValidationFailed
-from engine.forms import FORMS_DIR
-from engine.forms import FormNotFound
-from engine.forms import all_forms
-from engine.forms import check_form_schema
-from engine.forms import form_from_schema
-from engine.forms import load_form
+from engine.forms import schema as forms_module
+from engine.forms.schema import FORMS_DIR
+from engine.forms.schema import FormNotFound
+from engine.forms.schema import all_forms
+from engine.forms.schema import check_form_schema
+from engine.forms.schema import form_from_schema
+from engine.forms.schema import load_form
 
 FORM_KEYS = [
     "register_problem",

@@ -16,19 +16,19 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import SpiffBpmnTaskConverter
 
-from engine import runtime
-from engine.clock import LOCAL_TZ
-from engine.clock import FixedClock
-from engine.forms import load_form
+from engine.domain.clock import LOCAL_TZ
+from engine.domain.clock import FixedClock
+from engine.forms.schema import load_form
 from engine.rules import parse_dmn
-from engine.script_api import ScriptApi
-from engine.scripts import JienanScriptEngine
 from engine.services.flow import CARRIED_KEYS
 from engine.services.flow import case_start_data
-from engine.specs import PROCESSES_DIR
-from engine.specs import RuleTask
-from engine.specs import parse_bpmn
-from engine.timers import using_clock
+from engine.workflow import runtime
+from engine.workflow.script_api import ScriptApi
+from engine.workflow.scripts import JienanScriptEngine
+from engine.workflow.specs import PROCESSES_DIR
+from engine.workflow.specs import RuleTask
+from engine.workflow.specs import parse_bpmn
+from engine.workflow.timers import using_clock
 
 SPEC_KEY = "case_handling@unit-test"
 

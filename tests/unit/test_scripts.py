@@ -8,14 +8,14 @@ from xml.sax.saxutils import escape
 import pytest
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 
-from engine import runtime
 from engine.errors import ScriptError
 from engine.errors import SpecError
-from engine.scripts import RESERVED_NAMES
-from engine.scripts import JienanScriptEngine
-from engine.scripts import RestrictedEnvironment
-from engine.scripts import check_source
-from engine.specs import parse_bpmn
+from engine.workflow import runtime
+from engine.workflow.scripts import RESERVED_NAMES
+from engine.workflow.scripts import JienanScriptEngine
+from engine.workflow.scripts import RestrictedEnvironment
+from engine.workflow.scripts import check_source
+from engine.workflow.specs import parse_bpmn
 
 
 def double(value):

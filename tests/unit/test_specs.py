@@ -9,20 +9,20 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.domain import LANE_TO_ROLE
-from engine.domain import ROLES
+from engine.domain.vocabulary import LANE_TO_ROLE
+from engine.domain.vocabulary import ROLES
 from engine.errors import RuleError
 from engine.errors import SpecError
-from engine.forms import load_form
+from engine.forms.schema import load_form
 from engine.rules import parse_dmn
-from engine.scripts import check_source
-from engine.specs import BPMN_NS
-from engine.specs import PROCESSES_DIR
-from engine.specs import SPIFF_NS
-from engine.specs import default_process_files
-from engine.specs import default_rule_files
-from engine.specs import parse_bpmn
-from engine.xmlsafe import MAX_XML_BYTES
+from engine.workflow.scripts import check_source
+from engine.workflow.specs import BPMN_NS
+from engine.workflow.specs import PROCESSES_DIR
+from engine.workflow.specs import SPIFF_NS
+from engine.workflow.specs import default_process_files
+from engine.workflow.specs import default_rule_files
+from engine.workflow.specs import parse_bpmn
+from engine.workflow.xmlsafe import MAX_XML_BYTES
 
 BPMN_FILES = sorted(PROCESSES_DIR.glob("*.bpmn"))
 DMN_FILES = sorted(PROCESSES_DIR.glob("*.dmn"))

@@ -254,7 +254,7 @@ def test_a_retried_submission_with_the_same_idempotency_key_makes_one_case(api, 
     from sqlalchemy import func
     from sqlalchemy import select
 
-    from engine.models import Case
+    from engine.storage.models import Case
 
     body = {
         "enterprise_id": journey.enterprise_id(),

@@ -10,8 +10,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 from werkzeug.test import EnvironBuilder
 
-from engine.models import ProcessVersion
-from engine.specs import PROCESSES_DIR
+from engine.storage.models import ProcessVersion
+from engine.workflow.specs import PROCESSES_DIR
 from tests.helpers import add_review_step
 
 BPMN = (PROCESSES_DIR / "case_handling.bpmn").read_text("utf-8")
@@ -130,7 +130,7 @@ def test_rollback_from_the_version_page(client, auth, journey):
 def test_form_editor_previews_with_the_caseworkers_macro_and_saves(client, auth):
     import json
 
-    from engine.forms import load_form
+    from engine.forms.schema import load_form
 
     auth.login("dispatcher")
     assert client.get("/design/forms").status_code == 403

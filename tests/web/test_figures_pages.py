@@ -7,8 +7,8 @@ import re
 
 from sqlalchemy import select
 
-from engine.models import HumanTask
-from engine.models import Unit
+from engine.storage.models import HumanTask
+from engine.storage.models import Unit
 
 
 def _unit_id(eng, code):

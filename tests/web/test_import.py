@@ -11,9 +11,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func
 from sqlalchemy import select
 
-from engine.models import Case
-from engine.models import Enterprise
 from engine.services import imports
+from engine.storage.models import Case
+from engine.storage.models import Enterprise
 
 HEAD = [h for h, _f, _r in imports.COLUMNS]
 

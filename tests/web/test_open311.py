@@ -47,7 +47,7 @@ def test_an_open311_client_lists_services_posts_a_request_and_gets_it(client, ke
     assert client.get(f"/open311/v2/requests.json?api_key={key}&status=closed").json == []
     from sqlalchemy import select
 
-    from engine.models import Case
+    from engine.storage.models import Case
 
     with eng.db.read() as session:
         case = session.scalars(select(Case).where(Case.case_no == request_id)).one()
@@ -110,8 +110,8 @@ def test_open311_bad_enterprise_data_is_refused_and_nothing_is_saved(client, key
     from sqlalchemy import func
     from sqlalchemy import select
 
-    from engine.models import Case
-    from engine.models import Enterprise
+    from engine.storage.models import Case
+    from engine.storage.models import Enterprise
 
     with eng.db.read() as session:
         before = session.scalar(select(func.count()).select_from(Enterprise))

@@ -175,7 +175,7 @@ def test_admin_issues_and_revokes_tokens(client, auth):
 def test_inbox_filters_by_flag(client, auth, journey, eng, clock):
     import datetime as dt
 
-    from engine.clock import LOCAL_TZ
+    from engine.domain.clock import LOCAL_TZ
     from engine.worker import run_pass
 
     clock.set(dt.datetime(2026, 3, 10, 9, 0, tzinfo=LOCAL_TZ))
@@ -198,7 +198,7 @@ def test_inbox_filters_by_flag(client, auth, journey, eng, clock):
 def test_late_submission_after_an_interrupting_deadline_is_refused_on_the_page(client, auth, journey, clock):
     import datetime as dt
 
-    from engine.clock import LOCAL_TZ
+    from engine.domain.clock import LOCAL_TZ
 
     clock.set(dt.datetime(2026, 3, 10, 9, 0, tzinfo=LOCAL_TZ))
     case_id = journey.register(urgency="一般", category="政策咨询")["case_id"]

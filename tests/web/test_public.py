@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from engine.models import Case
+from engine.storage.models import Case
 from web import public as public_view
 
 GOOD = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.specs import PROCESSES_DIR
+from engine.workflow.specs import PROCESSES_DIR
 
 TRIAGE = (PROCESSES_DIR / "triage.dmn").read_text("utf-8")
 

@@ -15,6 +15,8 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
+from engine.errors import Conflict
+
 
 class UTCDateTime(TypeDecorator):
     """Timezone-aware datetimes stored as UTC on every backend (SQLite keeps no zone of its own)."""
@@ -94,8 +96,6 @@ class Database:
             session.commit()
         except StaleDataError:
             session.rollback()
-            from engine.errors import Conflict
-
             raise Conflict("其他人刚刚处理了这件诉求，您的提交未保存，请刷新后查看") from None
         except BaseException:
             session.rollback()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from engine.domain import TIERS
+from engine.domain.vocabulary import TIERS
 from engine.errors import RuleError
 
 

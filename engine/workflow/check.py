@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 
-from engine.domain import CASE_STATUSES
-from engine.domain import LANE_TO_ROLE
-from engine.domain import ROLES
+from engine.domain.vocabulary import CASE_STATUSES
+from engine.domain.vocabulary import LANE_TO_ROLE
+from engine.domain.vocabulary import ROLES
 from engine.errors import SpecError
-from engine.specs import BPMN_NS
-from engine.specs import ParsedProcess
-from engine.specs import check_expressions
-from engine.specs import parse_bpmn
-from engine.xmlsafe import parse_xml
+from engine.workflow.specs import BPMN_NS
+from engine.workflow.specs import ParsedProcess
+from engine.workflow.specs import check_expressions
+from engine.workflow.specs import parse_bpmn
+from engine.workflow.xmlsafe import parse_xml
 
 CAMUNDA_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://activiti.org/bpmn")
 ZEEBE_NAMESPACE = "http://camunda.org/schema/zeebe/1.0"

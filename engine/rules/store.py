@@ -6,10 +6,11 @@ import threading
 
 from sqlalchemy.orm import Session
 
-from engine import versions
 from engine.errors import RuleError
-from engine.models import RuleVersion
-from engine.rule_contracts import check_outputs
+from engine.rules import parse_dmn
+from engine.rules.contracts import check_outputs
+from engine.storage import versions
+from engine.storage.models import RuleVersion
 
 
 class RuleCache:
@@ -22,8 +23,6 @@ class RuleCache:
     def table(self, version: RuleVersion):
         table = self._tables.get(version.rule_version_id)
         if table is None:
-            from engine.rules import parse_dmn
-
             document = parse_dmn(version.dmn_xml, source=f"{version.decision_id}#{version.rule_version_id}")
             decision = document.decisions.get(version.decision_id)
             if decision is None:

@@ -17,11 +17,12 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
-from engine.domain import LANE_TO_ROLE
+from engine.domain.vocabulary import LANE_TO_ROLE
 from engine.errors import SpecError
-from engine.xmlsafe import parse_xml
+from engine.workflow.scripts import check_source
+from engine.workflow.xmlsafe import parse_xml
 
-PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
+PROCESSES_DIR = Path(__file__).resolve().parents[2] / "processes"
 
 
 class RuleTask(SpiffBpmnTask, BpmnSpecMixin):
@@ -142,8 +143,6 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 def check_expressions(root) -> list[dict]:
     """Every script, condition and timer expression must compile in the restricted environment."""
-    from engine.scripts import check_source
-
     checks = []  # (element id, text, mode, what)
     for node in root.iter(f"{{{BPMN_NS}}}scriptTask"):
         script = node.find(f"{{{BPMN_NS}}}script")

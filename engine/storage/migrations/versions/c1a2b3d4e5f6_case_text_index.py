@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    from engine.search import grams
+    from engine.storage.search import grams
 
     op.add_column("case_record", sa.Column("search_grams", sa.Text(), nullable=False, server_default=""))
     bind = op.get_bind()

@@ -10,11 +10,12 @@ import time
 
 from sqlalchemy import select
 
-from engine.forms import FormSpec
-from engine.forms import form_from_schema
-from engine.forms import load_form
-from engine.models import ActiveVersion
-from engine.models import FormVersion
+from engine.forms.schema import FORMS_DIR
+from engine.forms.schema import FormSpec
+from engine.forms.schema import form_from_schema
+from engine.forms.schema import load_form
+from engine.storage.models import ActiveVersion
+from engine.storage.models import FormVersion
 
 
 class FormStore:
@@ -41,6 +42,11 @@ class FormStore:
             with self._lock:
                 self._specs[version_id] = spec
         return spec
+
+    def all(self) -> dict[str, FormSpec]:
+        """Every form as tasks see it, by key: the files shipped in forms/ and those only saved by designers."""
+        keys = {path.stem for path in FORMS_DIR.glob("*.json")} | set(self.live_versions())
+        return {key: self.get(key) for key in sorted(keys)}
 
     def live_versions(self) -> dict[str, int]:
         if time.monotonic() - self._read_at > self.REFRESH_SECONDS:

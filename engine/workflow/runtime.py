@@ -15,11 +15,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefi
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from engine.clock import UTC
+from engine.domain.clock import UTC
 from engine.errors import Conflict
 from engine.errors import NotFound
-from engine.scripts import JienanScriptEngine
-from engine.specs import ParsedProcess
+from engine.workflow.scripts import JienanScriptEngine
+from engine.workflow.specs import ParsedProcess
 
 # Bump when the stored instance format changes, and add a migration for the older format.
 STATE_FORMAT = "jienan-1"

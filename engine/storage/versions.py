@@ -10,11 +10,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import ActiveVersion
-from engine.models import DesignAudit
-from engine.models import DesignDraft
-from engine.models import ProcessVersion
-from engine.models import RuleVersion
+from engine.storage.models import ActiveVersion
+from engine.storage.models import DesignAudit
+from engine.storage.models import DesignDraft
+from engine.storage.models import ProcessVersion
+from engine.storage.models import RuleVersion
 
 _MODELS = {
     "process": (ProcessVersion, ProcessVersion.version_id, ProcessVersion.process_id),

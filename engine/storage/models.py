@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from engine.db import UTCDateTime
+from engine.storage.db import UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -89,7 +89,7 @@ class Case(Base):
     """One reported problem of one enterprise: the read model lists, search and the case page use.
 
     status: registered, on_site, dispatching, coordinating, signing, handling, verifying, revisiting, closing, closed
-    (see engine.domain.CASE_STATUSES); it follows the current task of the current round.
+    (see engine.domain.vocabulary.CASE_STATUSES); it follows the current task of the current round.
     """
 
     __tablename__ = "case_record"
@@ -128,7 +128,9 @@ class Case(Base):
     closed_at: Mapped[dt.datetime | None]
     handled_at: Mapped[dt.datetime | None]  # the unit's latest result (办理结果) this round: on time or not
     search_text: Mapped[str] = mapped_column(Text)
-    search_grams: Mapped[str] = mapped_column(Text, default="")  # engine.search.grams(search_text), indexed
+    search_grams: Mapped[str] = mapped_column(
+        Text, default=""
+    )  # engine.storage.search.grams(search_text), indexed
     tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)  # public tracking link
     batch: Mapped[str | None] = mapped_column(String(100), index=True)  # 交办批次 of an imported visit sheet
 

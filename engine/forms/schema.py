@@ -21,18 +21,18 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from engine.domain import ROLES
+from engine.domain.vocabulary import ROLES
 from engine.errors import NotFound
 from engine.errors import SpecError
 from engine.errors import ValidationFailed
 
-FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
+FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 # Names a form field may never take: they become task-data variables, and SpiffWorkflow raises (or a script
 # silently reads the wrong thing) when task data shadows a script global or a Python builtin.
-from engine.script_api import SCRIPT_FUNCTIONS  # noqa: E402
+from engine.workflow.script_api import SCRIPT_FUNCTIONS  # noqa: E402
 
 RESERVED_NAMES: frozenset[str] = frozenset(
     {"now", "date", "datetime", "time", "print", "len"}

@@ -7,12 +7,12 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from engine.storage.db import normalise_url
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
-    from engine.db import normalise_url
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", normalise_url(database_url))

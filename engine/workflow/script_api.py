@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from engine.calendar import add_working_days
-from engine.calendar import subtract_working_days
-from engine.clock import LOCAL_TZ
-from engine.domain import FLAGS
-from engine.domain import TIERS
+from engine.domain.calendar import add_working_days
+from engine.domain.calendar import subtract_working_days
+from engine.domain.clock import LOCAL_TZ
+from engine.domain.vocabulary import FLAGS
+from engine.domain.vocabulary import TIERS
 from engine.errors import ScriptError
 
 AUDIENCES = ("handler", "unit", "dispatcher", "supervisor", "registrar", "leader", "manager")

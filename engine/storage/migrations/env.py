@@ -1,8 +1,9 @@
-"""Alembic environment: the URL comes from the config the engine builds (engine.migrate), never from a file."""
+"""Alembic environment: the URL comes from the config the engine builds (engine.storage.migrate), never from a file."""
 
 from alembic import context
 
-from engine.models import Base
+from engine.storage.db import make_engine
+from engine.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -13,8 +14,6 @@ def run_migrations_online() -> None:
     if connectable is not None:
         _run(connectable)
         return
-    from engine.db import make_engine
-
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
         _run(connection)

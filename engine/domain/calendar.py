@@ -6,7 +6,7 @@ import datetime as dt
 
 import chinese_calendar
 
-from engine.clock import LOCAL_TZ
+from engine.domain.clock import LOCAL_TZ
 
 # The end of a working day: deadlines fall at 18:00 local time on their last working day.
 END_OF_DAY = dt.time(18, 0)

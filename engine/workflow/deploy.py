@@ -7,14 +7,16 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import versions
 from engine.errors import RuleError
-from engine.models import ProcessVersion
-from engine.models import RuleVersion
-from engine.specs import content_hash
-from engine.specs import default_process_files
-from engine.specs import default_rule_files
-from engine.specs import parse_bpmn
+from engine.rules import parse_dmn
+from engine.rules.contracts import check_document
+from engine.storage import versions
+from engine.storage.models import ProcessVersion
+from engine.storage.models import RuleVersion
+from engine.workflow.specs import content_hash
+from engine.workflow.specs import default_process_files
+from engine.workflow.specs import default_rule_files
+from engine.workflow.specs import parse_bpmn
 
 
 def deploy_process(
@@ -77,9 +79,6 @@ def publish_rules(
     :raises RuleError: the document does not parse, or a table gives outputs the process cannot use
         (nothing stored).
     """
-    from engine.rule_contracts import check_document
-    from engine.rules import parse_dmn
-
     document = parse_dmn(xml)
     if not document.decisions:
         raise RuleError("DMN 文件中没有决策表")
@@ -133,8 +132,6 @@ def deploy_defaults(eng, comment: str = "processes/ 目录中的默认版本") -
     Content deployed before is left alone even when it is not live: a designer's or manager's newer version (or
     their rollback) survives every restart; shipping changed files deploys them.
     """
-    from engine.rules import parse_dmn
-
     with eng.db.transaction() as session:
         rules = []
         for path in default_rule_files():

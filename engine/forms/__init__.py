@@ -1,0 +1,1 @@
+"""Task forms: JSON Schemas with display hints, the live versions designers edit, and checking submissions."""
