@@ -108,3 +108,38 @@ def add_review_step(xml: str) -> str:
         xml,
     )
     return xml
+
+
+def make_modeler_export(name: str = "企业走访登记", *, pool: bool = False) -> str:
+    """A diagram as bpmn.io / Camunda Modeler save it: process `Process_1`, drawn on a plane that names the
+    process, or (pool=True) inside a pool whose participant refers to it. It runs here: start → end."""
+    participant = (
+        '<bpmn:collaboration id="Collaboration_1"><bpmn:participant id="Participant_1" name="走访" '
+        'processRef="Process_1" /></bpmn:collaboration>'
+        if pool
+        else ""
+    )
+    pool_shape = (
+        '<bpmndi:BPMNShape id="Participant_1_di" bpmnElement="Participant_1" isHorizontal="true">'
+        '<dc:Bounds x="120" y="40" width="400" height="160" /></bpmndi:BPMNShape>'
+        if pool
+        else ""
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn" exporter="Camunda Modeler" exporterVersion="5.30.0">
+  {participant}
+  <bpmn:process id="Process_1" name="{name}" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1" name="开始"><bpmn:outgoing>Flow_1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Event_1" />
+    <bpmn:endEvent id="Event_1" name="结束"><bpmn:incoming>Flow_1</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="BPMNDiagram_1">
+    <bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="{"Collaboration_1" if pool else "Process_1"}">
+      {pool_shape}
+      <bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1"><dc:Bounds x="179" y="99" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="Event_1_di" bpmnElement="Event_1"><dc:Bounds x="372" y="99" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="Flow_1_di" bpmnElement="Flow_1"><di:waypoint x="215" y="117" /><di:waypoint x="372" y="117" /></bpmndi:BPMNEdge>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""

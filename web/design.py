@@ -65,7 +65,10 @@ def save_draft(process_id: str):
 @bp.post("/processes/<process_id>/draft/discard")
 @login_required
 def discard_draft(process_id: str):
-    design_service.discard_draft(eng(), actor(), process_id)
+    result = design_service.discard_draft(eng(), actor(), process_id)
+    if result["live_version_id"] is None:  # an imported process never deployed: nothing is left of it
+        flash(_("草稿已放弃；这个流程从未部署，已从流程库中移除"), "info")
+        return redirect(url_for("design.library"))
     flash(_("草稿已放弃，已打开当前在用版本"), "info")
     return redirect(url_for("design.edit", process_id=process_id))
 
@@ -128,35 +131,80 @@ def diff():
     return render_template("design/diff.html", diff=design_service.diff_versions(eng(), actor(), old, new))
 
 
+def _upload() -> tuple[str, bytes]:
+    """The chosen .bpmn file: (name, content). :raises ValidationFailed: no file, or more than 2 MB."""
+    upload = request.files.get("file")
+    data = b""
+    if upload:
+        with upload.stream:  # big uploads are spooled to a temporary file: close it
+            data = upload.read(MAX_UPLOAD + 1)
+    if not upload or not upload.filename:
+        raise ValidationFailed(_("请选择要导入的 .bpmn 文件"))
+    if len(data) > MAX_UPLOAD:
+        raise ValidationFailed(_("文件过大：流程图不能超过 2 MB"))
+    return upload.filename, data
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @login_required
 def import_file():
+    """Import a .bpmn as a draft: a new process by default, or the draft of the process with the same id when
+    the designer chooses so. Nothing goes live here; the modeler's 校验 and 部署 do that."""
     require_role(actor(), *design_service.DESIGNERS)
-    problems, message = [], None
-    if request.method == "POST":
-        upload = request.files.get("file")
-        data = b""
-        if upload:
-            with upload.stream:  # big uploads are spooled to a temporary file: close it
-                data = upload.read(MAX_UPLOAD + 1)
-        if not upload or not upload.filename:
-            message = _("请选择要导入的 .bpmn 文件")
-        elif len(data) > MAX_UPLOAD:
-            message = _("文件过大：流程图不能超过 2 MB")
-        else:
-            try:
-                result = design_service.import_file(
-                    eng(), actor(), upload.filename, data, request.form.get("comment", "")
-                )
-            except SpecError as exc:
-                message, problems = exc.message, exc.problems
-            except ValidationFailed as exc:
-                message = next(iter(exc.errors.values()), exc.message)
-            else:
-                flash(_("已导入并部署为版本 #%(v)s", v=result["version_id"]), "success")
-                return redirect(url_for("design.library", _anchor=result["process_id"]))
-    status = 422 if message else 200
-    return render_template("design/import.html", message=message, problems=problems), status
+    if request.method == "GET":
+        return render_template("design/import.html", target="new", message=None, problems=[])
+    target = request.form.get("target", "new")
+    try:
+        result = design_service.import_file(eng(), actor(), *_upload(), target=target)
+    except SpecError as exc:
+        message, problems = exc.message, exc.problems
+    except ValidationFailed as exc:
+        message, problems = exc.message, [{"message": m} for m in exc.errors.values()]
+    else:
+        flash(_imported(result), "success")
+        return redirect(url_for("design.edit", process_id=result["process_id"]))
+    return render_template("design/import.html", target=target, message=message, problems=problems), 422
+
+
+def _imported(result: dict) -> str:
+    name, process_id = result["name"], result["process_id"]
+    if result["target"] == "draft":
+        return _(
+            "已导入为流程“%(name)s”（%(id)s）的草稿；在用版本和运行中的诉求都没有改变，校验并部署后新诉求才会使用它",
+            name=name,
+            id=process_id,
+        )
+    if result["renamed_from"]:
+        return _(
+            "已导入为新流程“%(name)s”的草稿，标识为 %(id)s（文件中的标识 %(old)s 已被占用）；已有流程没有改变",
+            name=name,
+            id=process_id,
+            old=result["renamed_from"],
+        )
+    return _("已导入为新流程“%(name)s”（%(id)s）的草稿；校验并部署后才能使用", name=name, id=process_id)
+
+
+@bp.post("/import/inspect.json")
+@login_required
+def import_inspect():
+    """As soon as a file is picked, the import page shows which process its id matches and offers the choice."""
+    require_role(actor(), *design_service.DESIGNERS)
+    found = design_service.inspect_import(eng(), actor(), *_upload())
+    match = found["match"]
+    return jsonify(
+        {
+            "process_id": found["process_id"],
+            "new_process_id": found["new_process_id"],
+            "match": match["process_id"] if match else None,
+            "html": render_template("design/import_match.html", found=found),
+            "labels": {
+                "new": _("作为新流程导入，标识为 %(id)s", id=found["new_process_id"]),
+                "draft": _("作为“%(name)s”（%(id)s）的草稿导入", name=match["name"], id=match["process_id"])
+                if match
+                else _("作为同标识流程的草稿导入（没有同标识的流程）"),
+            },
+        }
+    )
 
 
 @bp.route("/cases/<int:case_id>/migrate", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import SpecError
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.services import flow
 from engine.services import rules_admin
 from engine.services.access import can_see_case
@@ -32,6 +33,10 @@ from engine.workflow import runtime
 from engine.workflow.check import CheckResult
 from engine.workflow.check import check_process
 from engine.workflow.deploy import deploy_process
+from engine.workflow.importing import MAX_PROCESS_ID
+from engine.workflow.importing import executable_process
+from engine.workflow.importing import new_process_id
+from engine.workflow.importing import rename_process
 from engine.workflow.specs import BPMN_NS
 from engine.workflow.specs import SPIFF_NS
 from engine.workflow.xmlsafe import parse_xml
@@ -113,6 +118,21 @@ def library(eng, actor: Actor) -> dict:
                     "draft_at": draft.updated_at if draft else None,
                 }
             )
+        # Imported processes not deployed yet: only a draft, no version, nothing live.
+        drafts = session.scalars(
+            select(DesignDraft).where(DesignDraft.kind == "process").order_by(DesignDraft.updated_at)
+        ).all()
+        for draft in drafts:
+            if draft.key not in by_process:
+                result.append(
+                    {
+                        "process_id": draft.key,
+                        "name": _process_name(draft.content) or draft.key,
+                        "versions": [],
+                        "live_version_id": None,
+                        "draft_at": draft.updated_at,
+                    }
+                )
         return {"processes": result, "rules": rules_admin.tables(eng, actor)}
 
 
@@ -282,10 +302,15 @@ def save_draft(eng, actor: Actor, process_id: str, xml) -> dict:
         return {"process_id": process_id, "draft_at": draft.updated_at}
 
 
-def discard_draft(eng, actor: Actor, process_id: str) -> None:
+def discard_draft(eng, actor: Actor, process_id: str) -> dict:
+    """Drop the draft; `live_version_id` is None when the process was only a draft (an import never deployed)."""
     require_role(actor, *DESIGNERS)
     with eng.db.transaction() as session:
         versions.drop_draft(session, "process", process_id)
+        return {
+            "process_id": process_id,
+            "live_version_id": versions.active_version_id(session, "process", process_id),
+        }
 
 
 def validate(eng, actor: Actor, xml) -> dict:
@@ -331,12 +356,125 @@ def deploy(eng, actor: Actor, xml, comment: str = "", expected_process: str | No
         }
 
 
-def import_file(eng, actor: Actor, filename: str, data: bytes, comment: str = "") -> dict:
-    """Deploy a .bpmn made in another modeler when our engine can run it, else refuse naming each problem."""
-    require_role(actor, *DESIGNERS)
+IMPORT_TARGETS = ("new", "draft")  # a new process (the default) / a draft of the process with the file's id
+
+
+def _import_text(filename: str, data) -> str:
     if not filename.lower().endswith((".bpmn", ".xml", ".bpmn20.xml")):
         raise ValidationFailed("请上传 .bpmn 文件", {"file": f"“{filename}”不是 .bpmn 文件"})
-    return deploy(eng, actor, data, comment or f"导入 {filename}")
+    return _xml_text(data)
+
+
+def _process_ids(session) -> set[str]:
+    """Every process id in use: deployed, or only a draft so far (an earlier import not deployed yet)."""
+    deployed = set(session.scalars(select(ProcessVersion.process_id).distinct()))
+    drafts = set(session.scalars(select(DesignDraft.key).where(DesignDraft.kind == "process")))
+    return deployed | drafts
+
+
+def _process_summary(session, process_id: str) -> dict | None:
+    """The existing process with this id (deployed or only drafted): name, live version, running cases, draft."""
+    live = versions.active_version(session, "process", process_id)
+    draft = session.get(DesignDraft, ("process", process_id))
+    if live is None and draft is None:
+        return None
+    running = session.scalar(
+        select(func.count())
+        .select_from(WorkflowInstance)
+        .join(ProcessVersion, ProcessVersion.version_id == WorkflowInstance.version_id)
+        .where(ProcessVersion.process_id == process_id, WorkflowInstance.status == "running")
+    )
+    name = _process_name(live.bpmn_xml if live else draft.content)
+    return {
+        "process_id": process_id,
+        "name": name or process_id,
+        "live_version_id": live.version_id if live else None,
+        "running_cases": running or 0,
+        "draft_at": draft.updated_at if draft else None,
+    }
+
+
+def inspect_import(eng, actor: Actor, filename: str, data) -> dict:
+    """What importing this file would do, for the designer to choose before anything is stored: the file's process
+    id and name, the existing process with that id (or None), and the id the file gets as a new process.
+
+    :raises ValidationFailed: not a .bpmn file or not UTF-8. :raises SpecError: unsafe or malformed XML, or no
+        executable process.
+    """
+    require_role(actor, *DESIGNERS)
+    diagram = executable_process(_import_text(filename, data))
+    with eng.db.read() as session:
+        taken = _process_ids(session)
+        match = _process_summary(session, diagram.process_id)
+    return {
+        "filename": filename,
+        "process_id": diagram.process_id,
+        "name": diagram.name,
+        "match": match,
+        "new_process_id": _new_id(filename, diagram, taken),
+    }
+
+
+def _new_id(filename: str, diagram, taken: set[str]) -> str:
+    if diagram.process_id not in taken and len(diagram.process_id) <= MAX_PROCESS_ID:
+        return diagram.process_id  # nothing has this id: keep the file's own
+    return new_process_id(filename, diagram, taken)
+
+
+def import_file(eng, actor: Actor, filename: str, data, target: str = "new") -> dict:
+    """Import a .bpmn made in another modeler (or exported here) as a draft; nothing is deployed or goes live.
+
+    `target` "new" (the default): a new process; when the file's process id is taken (every bpmn.io export says
+    `Process_1`), the process gets a new id from the file's name and the diagram's references follow it.
+    `target` "draft": the draft of the existing process with the file's id, which the designer then validates
+    and deploys in the modeler; its live version and running cases are untouched until then.
+    A diagram our engine cannot run is refused with every problem named, and nothing is stored.
+
+    :raises ValidationFailed: not a .bpmn file, not UTF-8, an unknown target, or "draft" with no process to match.
+    :raises SpecError: unsafe or malformed XML, no executable process, or the diagram's problems.
+    """
+    require_role(actor, *DESIGNERS)
+    if target not in IMPORT_TARGETS:
+        raise ValidationFailed(_("请选择导入方式"), {"target": _("导入方式只能是新流程或同标识流程的草稿")})
+    xml = _import_text(filename, data)
+    diagram = executable_process(xml)
+    with eng.db.transaction() as session:
+        match = _process_summary(session, diagram.process_id)
+        process_id = diagram.process_id
+        if target == "draft" and match is None:
+            raise ValidationFailed(
+                _("没有标识为“%(id)s”的流程，不能作为它的草稿导入", id=process_id),
+                {"target": _("请选择“作为新流程导入”")},
+            )
+        if target == "new":
+            process_id = _new_id(filename, diagram, _process_ids(session))
+            if process_id != diagram.process_id:
+                xml = rename_process(xml, diagram.process_id, process_id)
+        result = _check(session, xml)
+        if not result.ok:
+            raise result.error()
+        live = versions.active_version_id(session, "process", process_id)
+        draft = versions.keep_draft(session, eng, "process", process_id, xml, live, actor.user_id)
+        how = "新流程的草稿" if target == "new" else "草稿（在用版本未变）"
+        versions.audit(
+            session,
+            eng,
+            kind="process",
+            key=process_id,
+            action="import",
+            summary=f"导入 {filename} 为{how}",
+            actor=actor,
+            before=live,
+            data={"filename": filename, "file_process_id": diagram.process_id, "target": target},
+        )
+        return {
+            "process_id": process_id,
+            "name": diagram.name or process_id,
+            "target": target,
+            "renamed_from": diagram.process_id if process_id != diagram.process_id else None,
+            "live_version_id": live,
+            "draft_at": draft.updated_at,
+        }
 
 
 def rollback(eng, actor: Actor, version_id: int, comment: str = "") -> dict:

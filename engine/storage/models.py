@@ -276,7 +276,8 @@ class DesignAudit(Base):
     actor_name: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20))
     key: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(30))  # deploy / publish / rollback / migrate_case / reevaluate
+    # deploy / publish / rollback / migrate_case / reevaluate / import
+    action: Mapped[str] = mapped_column(String(30))
     summary: Mapped[str] = mapped_column(String(500))
     before_version: Mapped[int | None] = mapped_column(Integer)
     after_version: Mapped[int | None] = mapped_column(Integer)

@@ -1,6 +1,7 @@
 """Designers and managers change the system in the browser: a rule table edited in dmn-js and published with
 its examples passing; an invalid diagram shows its errors on the elements and does not deploy; a designer adds a
-step in the modeler and deploys it, new cases take it while a running case stays on its version."""
+step in the modeler and deploys it, new cases take it while a running case stays on its version; a designer
+imports a file whose process id is taken, sees the process it matches and gets a new process (a draft)."""
 
 from __future__ import annotations
 
@@ -184,3 +185,48 @@ def test_case_page_diagram_highlights_the_path_and_lists_an_elements_events(eng,
     dispatcher.wait_for_selector("#diagram-events:not(.d-none)")
     assert "任务“签收”待办理" in dispatcher.locator("#diagram-events").inner_text()
     shot(dispatcher, "01-diagram")
+
+
+def test_designer_imports_a_file_whose_id_is_taken_and_gets_a_new_process(
+    eng, page_as, shot, journey, tmp_path
+):
+    running = journey.register()["case_id"]
+    live = _instance_version(eng, running)
+    with eng.db.read() as session:
+        exported = session.get(ProcessVersion, live).bpmn_xml
+    upload = tmp_path / "case_handling.bpmn"  # what 导出 gave, brought back from another modeler
+    upload.write_text(exported, encoding="utf-8")
+    count = _versions(eng)
+
+    designer = page_as("designer")
+    designer.set_viewport_size({"width": 1280, "height": 900})
+    designer.goto("/design/")
+    designer.click("text=导入 .bpmn")
+    designer.set_input_files("#file", str(upload))
+    match = designer.locator('#import-match [data-match="case_handling"]')
+    match.wait_for()
+    assert "企业诉求办理" in match.inner_text()
+    assert match.locator("[data-live]").inner_text() == f"#{live}"
+    assert match.locator("[data-running]").inner_text() == "1"
+    assert designer.is_checked("#target-new") and designer.is_enabled("#target-draft")
+    assert "case_handling_2" in designer.locator('label[for="target-new"]').inner_text()
+    assert "企业诉求办理" in designer.locator('label[for="target-draft"]').inner_text()
+    shot(designer, "01-match-shown")
+
+    with designer.expect_navigation():
+        designer.click("#import-form button[type=submit]")  # keeps the default: a new process
+    assert designer.url.endswith("/design/processes/case_handling_2/edit")
+    designer.wait_for_selector('[data-element-id="dispatch"]')
+    assert "已被占用" in designer.locator(".jn-flashes").inner_text()
+    assert designer.locator("#undeployed-badge").is_visible()
+    shot(designer, "02-new-process-draft")
+
+    designer.goto("/design/")
+    assert designer.locator('[data-process="case_handling_2"] [data-undeployed]').is_visible()
+    assert (
+        designer.locator(f'[data-process="case_handling"] tr[data-version="{live}"] .badge').inner_text()
+        == "在用"
+    )
+    assert _versions(eng) == count  # nothing deployed, the live process untouched
+    assert _instance_version(eng, journey.register()["case_id"]) == live
+    assert _instance_version(eng, running) == live

@@ -12,10 +12,16 @@ from engine.errors import PermissionDenied
 from engine.errors import SpecError
 from engine.errors import ValidationFailed
 from engine.services import design
+from engine.storage import versions
+from engine.storage.models import DesignDraft
 from engine.storage.models import ProcessVersion
 from engine.storage.models import WorkflowInstance
+from engine.workflow.importing import BPMNDI_NS
+from engine.workflow.specs import BPMN_NS
 from engine.workflow.specs import PROCESSES_DIR
+from engine.workflow.xmlsafe import parse_xml
 from tests.helpers import add_review_step
+from tests.helpers import make_modeler_export
 
 BPMN = (PROCESSES_DIR / "case_handling.bpmn").read_text("utf-8")
 
@@ -117,7 +123,7 @@ def test_bad_files_are_refused_and_nothing_is_deployed(eng, actors, payload, exp
     with pytest.raises(SpecError) as refused:
         design.import_file(eng, actors("designer"), "upload.bpmn", payload.encode())
     assert expected in refused.value.message or any(expected in p["message"] for p in refused.value.problems)
-    assert _versions(eng) == before
+    assert _versions(eng) == before and _drafts(eng) == {}
 
 
 def test_camunda_export_is_refused_naming_the_unsupported_elements(eng, actors):
@@ -141,13 +147,158 @@ def test_camunda_export_is_refused_naming_the_unsupported_elements(eng, actors):
 
 def test_import_and_export_round_trip(eng, actors, journey):
     designer = actors("designer")
-    result = design.import_file(eng, designer, "复核.bpmn", add_review_step(BPMN).encode("utf-8"))
-    exported = design.process_version(eng, designer, result["version_id"])["xml"]
-    assert 'id="review"' in exported
+    exported = design.process_version(eng, designer, _live_version(eng, "case_handling"))["xml"]
+    result = design.import_file(eng, designer, "复核.bpmn", add_review_step(exported).encode("utf-8"))
+    source = design.editor_source(eng, designer, result["process_id"])
+    assert source["from_draft"] and 'id="review"' in source["xml"]
     with pytest.raises(ValidationFailed):
         design.import_file(eng, designer, "notes.txt", b"hello")
     with pytest.raises(ValidationFailed):
         design.import_file(eng, designer, "gbk.bpmn", "<中文>".encode("gbk"))
+
+
+def _live_version(eng, process_id):
+    with eng.db.read() as session:
+        return versions.active_version_id(session, "process", process_id)
+
+
+def _drafts(eng):
+    with eng.db.read() as session:
+        return {
+            d.key: d.content
+            for d in session.scalars(select(DesignDraft).where(DesignDraft.kind == "process"))
+        }
+
+
+def test_a_modeler_export_imported_twice_makes_two_new_processes_and_nothing_live(eng, actors, journey):
+    designer = actors("designer")
+    running = journey.register()["case_id"]
+    live, count = _live_version(eng, "case_handling"), _versions(eng)
+
+    first = design.import_file(eng, designer, "diagram.bpmn", make_modeler_export().encode())
+    second = design.import_file(eng, designer, "diagram.bpmn", make_modeler_export("走访").encode())
+    assert first["process_id"] == "Process_1" and first["renamed_from"] is None  # the id was free: kept
+    assert second["process_id"] == "diagram" and second["renamed_from"] == "Process_1"
+    drafts = _drafts(eng)
+    assert 'name="企业走访登记"' in drafts["Process_1"] and 'name="走访"' in drafts["diagram"]
+    assert _versions(eng) == count and _live_version(eng, "Process_1") is None  # nothing deployed
+    # The third time the file's own name is taken too: a number follows.
+    third = design.import_file(eng, designer, "diagram.bpmn", make_modeler_export().encode())
+    assert third["process_id"] == "diagram_2"
+
+    # The library lists them as processes not deployed yet; the modeler opens their drafts.
+    listed = {p["process_id"]: p for p in design.library(eng, designer)["processes"]}
+    assert listed["diagram"]["versions"] == [] and listed["diagram"]["name"] == "走访"
+    assert listed["diagram"]["live_version_id"] is None and listed["diagram"]["draft_at"]
+    assert design.editor_source(eng, designer, "diagram")["live_version_id"] is None
+    # The designer deploys one through the normal path; then it is a process of its own.
+    deployed = design.deploy(eng, designer, drafts["diagram"], expected_process="diagram")
+    assert deployed["process_id"] == "diagram" and _live_version(eng, "diagram") == deployed["version_id"]
+    assert "diagram" not in _drafts(eng)
+    history = design.history(eng, designer, "process", "diagram")
+    assert [h["action"] for h in history] == ["deploy", "import"]
+
+    assert _live_version(eng, "case_handling") == live
+    assert _instance_version(eng, running) == live
+    journey.dispatch(running)  # the running case carries on as before
+    assert journey.task("handler_power", running)["task_name"] == "sign_for"
+
+
+@pytest.mark.parametrize("pool", [False, True])
+def test_a_new_id_is_written_everywhere_the_diagram_names_its_process(eng, actors, pool):
+    designer = actors("designer")
+    design.import_file(eng, designer, "first.bpmn", make_modeler_export(pool=pool).encode())
+    result = design.import_file(
+        eng, designer, "Visit plan (v2).bpmn", make_modeler_export(pool=pool).encode()
+    )
+    assert result["process_id"] == "Visit_plan_v2" and result["renamed_from"] == "Process_1"
+    xml = _drafts(eng)["Visit_plan_v2"]
+    root = parse_xml(xml)
+    assert [p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process")] == ["Visit_plan_v2"]
+    plane = next(root.iter(f"{{{BPMNDI_NS}}}BPMNPlane")).get("bpmnElement")
+    refs = [p.get("processRef") for p in root.iter(f"{{{BPMN_NS}}}participant")]
+    assert (plane, refs) == (("Collaboration_1", ["Visit_plan_v2"]) if pool else ("Visit_plan_v2", []))
+    assert "Process_1" not in xml
+    checked = design.validate(eng, designer, xml)  # the designer's 校验 in the modeler
+    assert checked["ok"] and checked["process_id"] == "Visit_plan_v2"
+
+
+def test_an_exported_live_process_reimported_becomes_a_new_process_by_default(eng, actors, journey):
+    designer = actors("designer")
+    running = journey.register()["case_id"]
+    live, count = _live_version(eng, "case_handling"), _versions(eng)
+    exported = design.process_version(eng, designer, live)["xml"]
+
+    found = design.inspect_import(eng, designer, f"case_handling-v{live}.bpmn", exported.encode())
+    assert found["process_id"] == "case_handling" and found["new_process_id"] == f"case_handling_v{live}"
+    match = found["match"]
+    assert (match["name"], match["live_version_id"], match["running_cases"]) == ("企业诉求办理", live, 1)
+    assert match["draft_at"] is None
+
+    result = design.import_file(eng, designer, f"case_handling-v{live}.bpmn", exported.encode())
+    assert result["process_id"] == f"case_handling_v{live}" and result["target"] == "new"
+    xml = _drafts(eng)[result["process_id"]]
+    assert 'processRef="case_handling"' not in xml and f'processRef="case_handling_v{live}"' in xml
+    assert design.validate(eng, designer, xml)["ok"]
+    assert "case_handling" not in _drafts(eng)  # the live process has no draft, its name is its own
+    assert _live_version(eng, "case_handling") == live and _versions(eng) == count
+    assert _instance_version(eng, journey.register()["case_id"]) == live  # new cases: still the live version
+    assert _instance_version(eng, running) == live
+
+
+def test_import_as_a_draft_of_the_matching_process_changes_nothing_live_until_deployed(eng, actors, journey):
+    designer = actors("designer")
+    running = journey.register()["case_id"]
+    live = _live_version(eng, "case_handling")
+    changed = add_review_step(design.process_version(eng, designer, live)["xml"])
+
+    result = design.import_file(eng, designer, "case_handling.bpmn", changed.encode(), target="draft")
+    assert (result["process_id"], result["target"], result["renamed_from"]) == (
+        "case_handling",
+        "draft",
+        None,
+    )
+    source = design.editor_source(eng, designer, "case_handling")
+    assert source["from_draft"] and 'id="review"' in source["xml"] and source["base_version_id"] == live
+    assert _live_version(eng, "case_handling") == live
+    assert _instance_version(eng, journey.register()["case_id"]) == live
+    assert design.inspect_import(eng, designer, "x.bpmn", changed.encode())["match"]["draft_at"] is not None
+
+    deployed = design.deploy(eng, designer, source["xml"], expected_process="case_handling")
+    assert deployed["changed"] and _live_version(eng, "case_handling") == deployed["version_id"]
+    assert _instance_version(eng, running) == live
+    assert [h["action"] for h in design.history(eng, designer, "process", "case_handling")][:2] == [
+        "deploy",
+        "import",
+    ]
+
+
+def test_import_as_a_draft_needs_a_process_to_match_and_a_known_choice(eng, actors):
+    designer = actors("designer")
+    with pytest.raises(ValidationFailed) as refused:
+        design.import_file(eng, designer, "diagram.bpmn", make_modeler_export().encode(), target="draft")
+    assert "Process_1" in refused.value.message and "target" in refused.value.errors
+    with pytest.raises(ValidationFailed):
+        design.import_file(eng, designer, "diagram.bpmn", make_modeler_export().encode(), target="live")
+    assert _drafts(eng) == {}
+
+
+def test_an_imported_diagram_that_cannot_run_is_refused_and_nothing_is_kept(eng, actors):
+    designer = actors("designer")
+    broken = BPMN.replace('value="feedback"', 'value="nope"')
+    for target in ("new", "draft"):
+        with pytest.raises(SpecError) as refused:
+            design.import_file(eng, designer, "case_handling.bpmn", broken.encode(), target=target)
+        assert refused.value.problems[0]["element_id"] == "handle"
+    assert _drafts(eng) == {}
+
+
+def test_only_designers_import(eng, actors):
+    for user in ("dispatcher", "manager"):
+        with pytest.raises(PermissionDenied):
+            design.inspect_import(eng, actors(user), "diagram.bpmn", make_modeler_export().encode())
+        with pytest.raises(PermissionDenied):
+            design.import_file(eng, actors(user), "diagram.bpmn", make_modeler_export().encode())
 
 
 def test_rollback_makes_an_earlier_version_live_again(eng, actors, journey):

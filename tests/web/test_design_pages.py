@@ -10,9 +10,12 @@ from sqlalchemy import func
 from sqlalchemy import select
 from werkzeug.test import EnvironBuilder
 
+from engine.services import design
+from engine.storage import versions
 from engine.storage.models import ProcessVersion
 from engine.workflow.specs import PROCESSES_DIR
 from tests.helpers import add_review_step
+from tests.helpers import make_modeler_export
 
 BPMN = (PROCESSES_DIR / "case_handling.bpmn").read_text("utf-8")
 
@@ -89,11 +92,113 @@ def test_import_page_reports_each_problem(client, auth):
         environ["wsgi.input"].close()
         builder.close()
     assert response.status_code == 422 and "2 MB" in response.text
+    response = client.post(
+        "/design/import",
+        data={"file": (io.BytesIO(b"hello"), "notes.txt")},
+        content_type="multipart/form-data",
+    )
+    assert (
+        response.status_code == 422 and "请上传 .bpmn 文件" in response.text and "notes.txt" in response.text
+    )
+    response = client.post("/design/import", data={}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "请选择要导入的 .bpmn 文件" in response.text
     good = add_review_step(BPMN).encode()
     response = client.post(
         "/design/import", data={"file": (io.BytesIO(good), "new.bpmn")}, content_type="multipart/form-data"
     )
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.location.endswith("/design/processes/new/edit")
+
+
+def _upload(client, url, xml: str, filename: str = "diagram.bpmn", **form):
+    data = {"file": (io.BytesIO(xml.encode()), filename), **form}
+    return client.post(url, data=data, content_type="multipart/form-data")
+
+
+def _live(eng, process_id="case_handling"):
+    with eng.db.read() as session:
+        return versions.active_version_id(session, "process", process_id)
+
+
+def test_import_page_shows_the_matching_process_and_the_choice(client, auth, journey, eng):
+    journey.register()
+    live = _live(eng)
+    auth.login("designer")
+    page = client.get("/design/import")
+    assert page.status_code == 200
+    assert 'name="target" id="target-new" value="new" checked' in page.text and 'value="draft"' in page.text
+    assert "design/import/inspect.json" in page.text
+
+    found = _upload(client, "/design/import/inspect.json", BPMN, "case_handling-export.bpmn")
+    assert found.status_code == 200 and found.json["match"] == "case_handling"
+    assert found.json["new_process_id"] == "case_handling_export"
+    html = found.json["html"]
+    assert 'data-match="case_handling"' in html and "企业诉求办理" in html
+    assert f'data-live="{live}"' in html and 'data-running="1"' in html and "case_handling_export" in html
+    assert (
+        "企业诉求办理" in found.json["labels"]["draft"]
+        and "case_handling_export" in found.json["labels"]["new"]
+    )
+
+    fresh = _upload(client, "/design/import/inspect.json", make_modeler_export())
+    assert (
+        fresh.status_code == 200
+        and fresh.json["match"] is None
+        and fresh.json["new_process_id"] == "Process_1"
+    )
+    assert 'data-match=""' in fresh.json["html"]
+    bad = _upload(client, "/design/import/inspect.json", "<bpmn:definitions")
+    assert bad.status_code == 422 and "格式错误" in bad.json["error"]["message"]
+    none = client.post("/design/import/inspect.json", data={}, content_type="multipart/form-data")
+    assert none.status_code == 422 and none.json["error"]["message"]
+
+
+def test_import_keeps_the_live_process_unless_the_designer_chooses_its_draft(
+    client, auth, journey, eng, actors
+):
+    journey.register()
+    live = _live(eng)
+    auth.login("designer")
+    response = _upload(client, "/design/import", BPMN, "case_handling.bpmn")  # no choice: the default
+    assert response.status_code == 302 and response.location.endswith(
+        "/design/processes/case_handling_2/edit"
+    )
+    modeler = client.get(response.location)
+    assert "case_handling_2" in modeler.text and "已被占用" in modeler.text and "尚未部署" in modeler.text
+    assert (
+        _live(eng) == live
+        and not design.editor_source(eng, actors("designer"), "case_handling")["from_draft"]
+    )
+    library = client.get("/design/").text
+    assert 'data-process="case_handling_2"' in library and "data-undeployed" in library
+
+    response = _upload(client, "/design/import", add_review_step(BPMN), "case_handling.bpmn", target="draft")
+    assert response.status_code == 302 and response.location.endswith("/design/processes/case_handling/edit")
+    modeler = client.get(response.location)
+    assert 'id="draft-badge"' in modeler.text and "在用版本和运行中的诉求都没有改变" in modeler.text
+    assert _live(eng) == live
+
+    refused = _upload(client, "/design/import", make_modeler_export(), target="draft")
+    assert (
+        refused.status_code == 422 and "Process_1" in refused.text and 'value="draft" checked' in refused.text
+    )
+    assert _live(eng, "Process_1") is None and "Process_1" not in client.get("/design/").text
+
+
+def test_discarding_an_imported_process_that_was_never_deployed_removes_it(client, auth):
+    auth.login("designer")
+    _upload(client, "/design/import", make_modeler_export())
+    response = client.post("/design/processes/Process_1/draft/discard")
+    assert response.status_code == 302 and response.location.endswith("/design/")
+    assert 'data-process="Process_1"' not in client.get("/design/").text
+    assert client.get("/design/processes/Process_1/edit").status_code == 404
+
+
+@pytest.mark.parametrize("user", ["dispatcher", "manager", "registrar"])
+def test_only_designers_import(client, auth, user):
+    auth.login(user)
+    assert client.get("/design/import").status_code == 403
+    assert _upload(client, "/design/import", make_modeler_export()).status_code == 403
+    assert _upload(client, "/design/import/inspect.json", make_modeler_export()).status_code == 403
 
 
 def test_case_diagram_and_migration_pages(client, auth, journey):
