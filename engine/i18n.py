@@ -14,13 +14,27 @@ def _same(message: str) -> str:
     return message
 
 
+def _chinese() -> str:
+    return "zh"
+
+
 _translate: Callable[[str], str] = _same
+_language: Callable[[], str] = _chinese
 
 
-def install_translator(translate: Callable[[str], str] | None) -> None:
-    """Use `translate(msgid) -> text` for every message from now on (None: the Chinese source text)."""
-    global _translate
+def install_translator(
+    translate: Callable[[str], str] | None, language: Callable[[], str] | None = None
+) -> None:
+    """Use `translate(msgid) -> text` for every message from now on (None: the Chinese source text);
+    `language()` names the reader's language ("zh" or "en") for data that carries both (a form field's title)."""
+    global _translate, _language
     _translate = translate or _same
+    _language = language or _chinese
+
+
+def reader_language() -> str:
+    """The language messages are being written in: "en", or "zh" (the default)."""
+    return _language()
 
 
 def _(message: str, **params) -> str:

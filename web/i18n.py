@@ -72,8 +72,12 @@ def _engine_message(message: str) -> str:
     return gettext(message) if has_request_context() else message
 
 
+def _engine_language() -> str:
+    return ui_lang() if has_request_context() else "zh"
+
+
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    install_translator(_engine_message)
+    install_translator(_engine_message, _engine_language)
     app.jinja_env.globals.update(get_locale=get_locale, label=label, ui_lang=ui_lang, period_name=period_name)
     app.jinja_env.filters["local_time"] = local_time

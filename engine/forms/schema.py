@@ -25,6 +25,8 @@ from engine.domain.vocabulary import ROLES
 from engine.errors import NotFound
 from engine.errors import SpecError
 from engine.errors import ValidationFailed
+from engine.i18n import _
+from engine.i18n import reader_language
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
 
@@ -95,18 +97,6 @@ BOOLEAN_WORDS = {
     "true": True, "1": True, "yes": True, "on": True, "是": True,
     "false": False, "0": False, "no": False, "off": False, "否": False,
 }  # fmt: skip
-
-TYPE_WORDS = {
-    "string": "文字",
-    "integer": "整数",
-    "number": "数字",
-    "boolean": "“是”或“否”",
-    "array": "列表",
-    "object": "对象",
-    "null": "空",
-}
-
-FORM_ERROR = "表单有误，请按提示修改"
 
 
 @dataclass(frozen=True)
@@ -199,18 +189,18 @@ class FormSpec:
         blank comes back as None (an array as []), so a gateway condition never meets an undefined name and a
         new handling round overwrites the last round's values.
 
-        :raises ValidationFailed: with `errors` mapping each offending field to a Chinese message.
+        :raises ValidationFailed: with `errors` mapping each offending field to a message.
         """
         html = callable(getattr(raw, "getlist", None))
         if not isinstance(raw, Mapping) and not html:
-            raise ValidationFailed(FORM_ERROR, errors={"": "提交的数据应为键值对象"}, form=self.key)
+            raise ValidationFailed(_form_error(), errors={"": _("提交的数据应为键值对象")}, form=self.key)
         errors: dict[str, str] = {}
         data: dict[str, Any] = {}
         for name in raw.keys():
             if html and _is_html_control_key(name):
                 continue
             if not isinstance(name, str) or name not in self._by_name:
-                errors[str(name)[:50]] = f"字段 {str(name)[:50]} 不在表单中"
+                errors[str(name)[:50]] = _("字段 %(name)s 不在表单中", name=str(name)[:50])
                 continue
             spec = self._by_name[name]
             values = list(raw.getlist(name)) if html else [raw[name]]
@@ -221,7 +211,7 @@ class FormSpec:
                 data[name] = value
         for name, ids in (files or {}).items():
             if name not in self.file_fields:
-                errors[str(name)[:50]] = f"字段 {str(name)[:50]} 不在表单中"
+                errors[str(name)[:50]] = _("字段 %(name)s 不在表单中", name=str(name)[:50])
                 continue
             kept = data.get(name, [])
             if isinstance(kept, list):  # else the schema reports the kept value as "应为列表"
@@ -240,7 +230,7 @@ class FormSpec:
                 if problem:
                     errors[name] = problem
         if errors:
-            raise ValidationFailed(FORM_ERROR, errors=errors, form=self.key)
+            raise ValidationFailed(_form_error(), errors=errors, form=self.key)
         return {spec.name: data.get(spec.name, [] if spec.multiple else None) for spec in self.fields}
 
     def defaults(self, data: Mapping) -> dict:
@@ -280,11 +270,15 @@ class FormSpec:
 
     def _message(self, name: str, error) -> str:
         spec = self._by_name.get(name)
-        title = spec.title if spec else name
-        return _chinese_message(title, spec, error)
+        title = spec.label(reader_language()) if spec else name
+        return _field_message(title, spec, error)
 
 
 # --- submission helpers ------------------------------------------------------------------------------------
+
+
+def _form_error() -> str:
+    return _("表单有误，请按提示修改")
 
 
 def _is_html_control_key(name: str) -> bool:
@@ -311,7 +305,7 @@ def _convert(spec: FieldSpec, values: list, html: bool) -> tuple[Any, str | None
     if not cleaned:
         return None, None
     if len(cleaned) > 1:
-        return None, f"“{spec.title}”只能填一个值"
+        return None, _("“%(title)s”只能填一个值", title=spec.label(reader_language()))
     return _coerce(spec.type, cleaned[0]), None
 
 
@@ -353,7 +347,21 @@ def _error_fields(error, data: Mapping) -> list[str]:
     return [""]
 
 
-def _chinese_message(title: str, spec: FieldSpec | None, error) -> str:
+def _type_word(json_type: str) -> str:
+    words = {
+        "string": _("文字"),
+        "integer": _("整数"),
+        "number": _("数字"),
+        "boolean": _("“是”或“否”"),
+        "array": _("列表"),
+        "object": _("对象"),
+        "null": _("空"),
+    }
+    return words.get(json_type, json_type)
+
+
+def _field_message(title: str, spec: FieldSpec | None, error) -> str:
+    """What is wrong with a field, for the person filling in the form (`title` in the reader's language)."""
     kind, limit = error.validator, error.validator_value
     in_item = len(error.path) > 1
     if kind == "required":
@@ -366,43 +374,44 @@ def _chinese_message(title: str, spec: FieldSpec | None, error) -> str:
             "enterprise",
         }
         if spec is not None and spec.widget == "file":
-            return f"请上传“{title}”"
-        return f"请选择“{title}”" if choose else f"请填写“{title}”"
+            return _("请上传“%(title)s”", title=title)
+        return _("请选择“%(title)s”", title=title) if choose else _("请填写“%(title)s”", title=title)
     if kind == "maxLength":
-        return f"“{title}”每项最多 {limit} 个字" if in_item else f"“{title}”最多 {limit} 个字"
+        if in_item:
+            return _("“%(title)s”每项最多 %(limit)s 个字", title=title, limit=limit)
+        return _("“%(title)s”最多 %(limit)s 个字", title=title, limit=limit)
     if kind == "minLength":
-        return f"“{title}”至少 {limit} 个字"
+        return _("“%(title)s”至少 %(limit)s 个字", title=title, limit=limit)
     if kind in ("enum", "const"):
-        return f"请从列表中选择“{title}”"
+        return _("请从列表中选择“%(title)s”", title=title)
     if kind == "type":
         wanted = limit if isinstance(limit, str) else limit[0]
         if wanted == "array":
-            return f"“{title}”格式不对：应为列表"
-        return f"“{title}”格式不对：应为{TYPE_WORDS.get(wanted, wanted)}"
+            return _("“%(title)s”格式不对：应为列表", title=title)
+        return _("“%(title)s”格式不对：应为%(type)s", title=title, type=_type_word(wanted))
     if kind == "format":
         if limit == "date":
-            return f"“{title}”格式不对：应为日期，如 2024-05-01"
-        return f"“{title}”格式不对"
+            return _("“%(title)s”格式不对：应为日期，如 2024-05-01", title=title)
+        return _("“%(title)s”格式不对", title=title)
     if kind == "pattern":
-        hint = (
-            error.schema.get("x-pattern-hint") if isinstance(error.schema, Mapping) else None
-        ) or "请检查后重填"
-        return f"“{title}”格式不对：{hint}"
+        # The hint is the form's own text (Chinese, like its other designer-written strings).
+        hint = error.schema.get("x-pattern-hint") if isinstance(error.schema, Mapping) else None
+        return _("“%(title)s”格式不对：%(hint)s", title=title, hint=hint or _("请检查后重填"))
     if kind == "minimum":
-        return f"“{title}”不能小于 {_number(limit)}"
+        return _("“%(title)s”不能小于 %(limit)s", title=title, limit=_number(limit))
     if kind == "maximum":
-        return f"“{title}”不能大于 {_number(limit)}"
+        return _("“%(title)s”不能大于 %(limit)s", title=title, limit=_number(limit))
     if kind == "exclusiveMinimum":
-        return f"“{title}”应大于 {_number(limit)}"
+        return _("“%(title)s”应大于 %(limit)s", title=title, limit=_number(limit))
     if kind == "exclusiveMaximum":
-        return f"“{title}”应小于 {_number(limit)}"
+        return _("“%(title)s”应小于 %(limit)s", title=title, limit=_number(limit))
     if kind == "maxItems":
-        return f"“{title}”最多选 {limit} 项"
+        return _("“%(title)s”最多选 %(limit)s 项", title=title, limit=limit)
     if kind == "minItems":
-        return f"“{title}”至少选 {limit} 项"
+        return _("“%(title)s”至少选 %(limit)s 项", title=title, limit=limit)
     if kind == "uniqueItems":
-        return f"“{title}”有重复的选项"
-    return f"“{title}”填写不正确，请检查"
+        return _("“%(title)s”有重复的选项", title=title)
+    return _("“%(title)s”填写不正确，请检查", title=title)
 
 
 def _number(value: float) -> str:
@@ -423,7 +432,7 @@ def _check_excludes(check: Mapping, data: Mapping) -> str | None:
     """`field` (an array) must not contain the value of `other`."""
     items, other = data.get(check["field"]), data.get(check["other"])
     if isinstance(items, list) and other is not None and other in items:
-        return check.get("message") or "选项重复"
+        return check.get("message") or _("选项重复")
     return None
 
 
@@ -443,91 +452,108 @@ def check_form_schema(schema: dict) -> list[str]:
     limit on every string, and that required lists, if/then rules and x-checks name declared fields.
     """
     if not isinstance(schema, dict):
-        return ["表单定义应为 JSON 对象"]
+        return [_("表单定义应为 JSON 对象")]
     problems: list[str] = []
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        where = "/".join(str(part) for part in exc.path) or "（根）"
-        problems.append(f"不是有效的 JSON Schema（{where}）：{exc.message}")
+        where = "/".join(str(part) for part in exc.path) or _("（根）")
+        problems.append(_("不是有效的 JSON Schema（%(where)s）：%(error)s", where=where, error=exc.message))
     key = schema.get("$id")
     if schema.get("$schema") != SCHEMA_DIALECT:
-        problems.append(f"$schema 应为 {SCHEMA_DIALECT}")
+        problems.append(_("$schema 应为 %(dialect)s", dialect=SCHEMA_DIALECT))
     if not isinstance(key, str) or not FORM_KEY_RE.match(key):
-        problems.append("$id 应为表单标识（小写字母、数字、下划线，如 sign_for）")
+        problems.append(_("$id 应为表单标识（小写字母、数字、下划线，如 sign_for）"))
         key = None
     for name in ("title", "x-title-en"):
         if not _nonblank(schema.get(name)):
-            problems.append(f"表单缺少 {name}")
+            problems.append(_("表单缺少 %(name)s", name=name))
     if schema.get("type") != "object":
-        problems.append("表单的 type 应为 object")
+        problems.append(_("表单的 type 应为 object"))
     if schema.get("additionalProperties") is not False:
-        problems.append("表单应设置 additionalProperties: false（只接受声明过的字段）")
+        problems.append(_("表单应设置 additionalProperties: false（只接受声明过的字段）"))
     problems += [
-        f"未知的表单提示 {name}" for name in schema if name.startswith("x-") and name not in FORM_HINTS
+        _("未知的表单提示 %(name)s", name=name)
+        for name in schema
+        if name.startswith("x-") and name not in FORM_HINTS
     ]
     properties = schema.get("properties")
     if not isinstance(properties, dict) or not properties:
-        return problems + ["表单没有任何字段（properties）"]
+        return problems + [_("表单没有任何字段（properties）")]
     for name, prop in properties.items():
         problems += _check_property(key, name, prop)
     required = schema.get("required", [])
     if isinstance(required, list):
-        problems += [f"required 中的 {name} 不是表单字段" for name in required if name not in properties]
+        problems += [
+            _("required 中的 %(name)s 不是表单字段", name=name) for name in required if name not in properties
+        ]
     for index, rule in enumerate(schema.get("allOf", []) if isinstance(schema.get("allOf"), list) else []):
         for name in sorted(_named_fields(rule)):
             if name not in properties:
-                problems.append(f"allOf[{index}] 引用了不存在的字段 {name}")
+                problems.append(_("allOf[%(index)s] 引用了不存在的字段 %(name)s", index=index, name=name))
     problems += _check_x_checks(schema.get("x-checks", []), properties)
     return problems
 
 
 def _check_property(key: str | None, name: str, prop: Any) -> list[str]:
-    where = f"字段 {name}"
+    where = _("字段 %(name)s", name=name)
     if not isinstance(prop, dict):
-        return [f"{where} 的定义应为 JSON 对象"]
+        return [_("%(where)s 的定义应为 JSON 对象", where=where)]
     problems: list[str] = []
     if not FIELD_NAME_RE.match(name):
-        problems.append(f"{where}：字段名应以英文字母开头，只含英文字母、数字和下划线（会成为流程变量）")
+        problems.append(
+            _(
+                "%(where)s：字段名应以英文字母开头，只含英文字母、数字和下划线（会成为流程变量）",
+                where=where,
+            )
+        )
     if name in RESERVED_NAMES:
-        problems.append(f"{where}：与脚本保留名或 Python 内置名冲突，请改名")
+        problems.append(_("%(where)s：与脚本保留名或 Python 内置名冲突，请改名", where=where))
     if name in ENGINE_VARIABLES and key not in ENGINE_VARIABLES[name]:
-        problems.append(f"{where}：是流程自己维护的变量，不能由此表单填写，请改名")
+        problems.append(_("%(where)s：是流程自己维护的变量，不能由此表单填写，请改名", where=where))
     for hint in ("title", "x-title-en"):
         if not _nonblank(prop.get(hint)):
-            problems.append(f"{where} 缺少 {hint}")
+            problems.append(_("%(where)s 缺少 %(hint)s", where=where, hint=hint))
     problems += [
-        f"{where}：未知的提示 {hint}" for hint in prop if hint.startswith("x-") and hint not in PROPERTY_HINTS
+        _("%(where)s：未知的提示 %(hint)s", where=where, hint=hint)
+        for hint in prop
+        if hint.startswith("x-") and hint not in PROPERTY_HINTS
     ]
     json_type = prop.get("type")
     if json_type not in FIELD_TYPES:
-        problems.append(f"{where}：type 应为 {'、'.join(sorted(FIELD_TYPES))} 之一")
+        problems.append(
+            _("%(where)s：type 应为 %(types)s 之一", where=where, types="、".join(sorted(FIELD_TYPES)))
+        )
         return problems
     widget = prop.get("x-widget") or _default_widget(prop)
     if widget not in WIDGETS:
-        problems.append(f"{where}：未知的控件 x-widget {widget}")
+        problems.append(_("%(where)s：未知的控件 x-widget %(widget)s", where=where, widget=widget))
     elif json_type not in WIDGETS[widget]:
-        problems.append(f"{where}：控件 {widget} 不能用于 {json_type} 类型")
+        problems.append(
+            _("%(where)s：控件 %(widget)s 不能用于 %(type)s 类型", where=where, widget=widget, type=json_type)
+        )
     items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
     if json_type == "array" and items.get("type") not in {"string", "integer"}:
-        problems.append(f"{where}：列表字段需要 items.type（string 或 integer）")
+        problems.append(_("%(where)s：列表字段需要 items.type（string 或 integer）", where=where))
     if widget == "file" and items.get("type") != "integer":
-        problems.append(f"{where}：附件字段的 items.type 应为 integer（附件编号）")
+        problems.append(_("%(where)s：附件字段的 items.type 应为 integer（附件编号）", where=where))
     if widget == "date" and prop.get("format") != "date":
-        problems.append(f"{where}：日期控件需要 format: date")
+        problems.append(_("%(where)s：日期控件需要 format: date", where=where))
     if widget == "user" and prop.get("x-role") not in ROLES:
-        problems.append(f"{where}：人员控件需要 x-role（{'、'.join(ROLES)} 之一）")
+        problems.append(
+            _("%(where)s：人员控件需要 x-role（%(roles)s 之一）", where=where, roles="、".join(ROLES))
+        )
     if (json_type == "string" or items.get("type") == "string") and "maxLength" not in (
         prop if json_type == "string" else items
     ):
-        problems.append(f"{where}：文字字段需要 maxLength")
+        problems.append(_("%(where)s：文字字段需要 maxLength", where=where))
     if "enum" in prop:
         problems += _check_labels(where, prop)
     if "default" in prop:
         try:
             Draft202012Validator(prop).validate(prop["default"])
         except Exception:  # noqa: BLE001 - any failure means the default is unusable
-            problems.append(f"{where}：默认值不符合字段定义")
+            problems.append(_("%(where)s：默认值不符合字段定义", where=where))
     return problems
 
 
@@ -537,27 +563,43 @@ def _check_labels(where: str, prop: dict) -> list[str]:
     for hint in ("x-enum-labels", "x-enum-labels-en"):
         labels = prop.get(hint)
         if not isinstance(labels, dict):
-            problems.append(f"{where}：选项字段需要 {hint}")
+            problems.append(_("%(where)s：选项字段需要 %(hint)s", where=where, hint=hint))
             continue
         missing = [value for value in values if not _nonblank(labels.get(value))]
         if missing:
-            problems.append(f"{where}：{hint} 缺少选项 {'、'.join(missing)} 的名称")
+            problems.append(
+                _(
+                    "%(where)s：%(hint)s 缺少选项 %(values)s 的名称",
+                    where=where,
+                    hint=hint,
+                    values="、".join(missing),
+                )
+            )
     return problems
 
 
 def _check_x_checks(checks: Any, properties: dict) -> list[str]:
     if not isinstance(checks, list):
-        return ["x-checks 应为列表"]
+        return [_("x-checks 应为列表")]
     problems = []
     for index, check in enumerate(checks):
         if not isinstance(check, dict) or check.get("rule") not in CHECKS:
-            problems.append(f"x-checks[{index}]：未知的校验规则，可用 {'、'.join(CHECKS)}")
+            problems.append(
+                _("x-checks[%(index)s]：未知的校验规则，可用 %(rules)s", index=index, rules="、".join(CHECKS))
+            )
             continue
         for argument in CHECK_ARGUMENTS[check["rule"]]:
             if check.get(argument) not in properties:
-                problems.append(f"x-checks[{index}]：{argument} 的值 {check.get(argument)} 不是表单字段")
+                problems.append(
+                    _(
+                        "x-checks[%(index)s]：%(argument)s 的值 %(value)s 不是表单字段",
+                        index=index,
+                        argument=argument,
+                        value=check.get(argument),
+                    )
+                )
         if not _nonblank(check.get("message")):
-            problems.append(f"x-checks[{index}] 缺少 message")
+            problems.append(_("x-checks[%(index)s] 缺少 message", index=index))
     return problems
 
 
@@ -608,7 +650,7 @@ def form_from_schema(schema: dict) -> FormSpec:
     if problems:
         key = schema.get("$id") if isinstance(schema, dict) else None
         raise SpecError(
-            f"表单 {key or '（无标识）'} 定义有误：{problems[0]}",
+            _("表单 %(form)s 定义有误：%(problem)s", form=key or _("（无标识）"), problem=problems[0]),
             problems=[{"form": key, "message": problem} for problem in problems],
             form=key,
         )
@@ -680,17 +722,18 @@ def load_form(key: str) -> FormSpec:
     if cached is not None:
         return cached
     if not isinstance(key, str) or not FORM_KEY_RE.match(key):
-        raise FormNotFound(f"没有名为 {str(key)[:50]} 的表单", form=key)
+        raise FormNotFound(_("没有名为 %(form)s 的表单", form=str(key)[:50]), form=key)
     path = FORMS_DIR / f"{key}.json"
     if not path.is_file():
-        raise FormNotFound(f"没有名为 {key} 的表单（forms/{key}.json 不存在）", form=key)
+        raise FormNotFound(_("没有名为 %(form)s 的表单（forms/%(form)s.json 不存在）", form=key), form=key)
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise SpecError(f"表单 {key} 不是有效的 JSON：{exc}", form=key) from exc
+        raise SpecError(_("表单 %(form)s 不是有效的 JSON：%(error)s", form=key, error=exc), form=key) from exc
     if isinstance(schema, dict) and schema.get("$id") != key:
         raise SpecError(
-            f"表单 {key} 的 $id 应与文件名一致", problems=[{"form": key, "message": "$id 与文件名不一致"}]
+            _("表单 %(form)s 的 $id 应与文件名一致", form=key),
+            problems=[{"form": key, "message": _("$id 与文件名不一致")}],
         )
     spec = form_from_schema(schema)
     with _cache_lock:

@@ -8,6 +8,7 @@ are left out: every `not(...)` cell matches null, and reporting that would drown
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from datetime import timedelta
@@ -16,6 +17,7 @@ from decimal import ROUND_FLOOR
 from typing import TYPE_CHECKING
 from typing import Any
 
+from engine.i18n import _
 from engine.rules.match import compile_tests
 from engine.rules.result import SINGLE_HIT
 from engine.rules.sfeel import Compare
@@ -215,9 +217,13 @@ def _overlaps(table: DecisionTable, cells: list[list]) -> list[dict]:
             continue
         if all(_can_overlap(a, b, kind) for a, b, kind in zip(cells[i], cells[j], kinds, strict=True)):
             if table.hit_policy == "ANY":
-                message = f"{rule.label} 与{other.label} 重叠且输出不同（ANY 要求重叠的规则输出一致）"
+                message = _(
+                    "%(rule)s 与%(other)s 重叠且输出不同（ANY 要求重叠的规则输出一致）",
+                    rule=rule.label,
+                    other=other.label,
+                )
             else:
-                message = f"{rule.label} 与{other.label} 重叠（UNIQUE 不允许）"
+                message = _("%(rule)s 与%(other)s 重叠（UNIQUE 不允许）", rule=rule.label, other=other.label)
             problems.append(
                 {
                     "kind": "overlap",
@@ -229,7 +235,7 @@ def _overlaps(table: DecisionTable, cells: list[list]) -> list[dict]:
                     "message": message,
                 }
             )
-    return _capped(problems, "对重叠的规则")
+    return _capped(problems, lambda rest: _("另有 %(n)s 对重叠的规则未列出", n=rest))
 
 
 # --- gaps ---------------------------------------------------------------------------------------------
@@ -258,8 +264,10 @@ def _uncovered_combinations(table: DecisionTable, cells: list[list], listed: lis
             continue
         values = {c.column: c.allowed_typed[i] for c, i in zip(columns, combination, strict=True)}
         shown = "，".join(f"{name}={format_value(value)}" for name, value in values.items())
-        problems.append(_gap(table, f"没有规则覆盖：{shown}", {k: plain(v) for k, v in values.items()}))
-    return _capped(problems, "个未覆盖的组合")
+        problems.append(
+            _gap(table, _("没有规则覆盖：%(values)s", values=shown), {k: plain(v) for k, v in values.items()})
+        )
+    return _capped(problems, lambda rest: _("另有 %(n)s 个未覆盖的组合未列出", n=rest))
 
 
 def _uncovered_intervals(table: DecisionTable, cells: list[list]) -> list[dict]:
@@ -277,8 +285,8 @@ def _uncovered_intervals(table: DecisionTable, cells: list[list]) -> list[dict]:
     problems = []
     for hole in holes:
         shown = _describe_interval(column.column, hole)
-        problems.append(_gap(table, f"没有规则覆盖：{shown}", {column.column: shown}))
-    return _capped(problems, "段未覆盖的取值")
+        problems.append(_gap(table, _("没有规则覆盖：%(values)s", values=shown), {column.column: shown}))
+    return _capped(problems, lambda rest: _("另有 %(n)s 段未覆盖的取值未列出", n=rest))
 
 
 def _only_ordered_kind(table: DecisionTable) -> str | None:
@@ -316,7 +324,7 @@ def _tighten(interval: Interval) -> Interval | None:
 def _describe_interval(name: str, interval: Interval) -> str:
     low, low_closed, high, high_closed = interval
     if low is None and high is None:
-        return f"{name} 的任何值"
+        return _("%(name)s 的任何值", name=name)
     if low is None:
         return f"{name} {'<=' if high_closed else '<'} {format_value(high)}"
     if high is None:
@@ -324,7 +332,8 @@ def _describe_interval(name: str, interval: Interval) -> str:
     if low == high:
         return f"{name}={format_value(low)}"
     start, end = "[" if low_closed else "(", "]" if high_closed else ")"
-    return f"{name} 在 {start}{format_value(low)}..{format_value(high)}{end} 内"
+    interval_text = f"{start}{format_value(low)}..{format_value(high)}{end}"
+    return _("%(name)s 在 %(interval)s 内", name=name, interval=interval_text)
 
 
 def _gap(table: DecisionTable, message: str, values: dict) -> dict:
@@ -338,9 +347,10 @@ def _gap(table: DecisionTable, message: str, values: dict) -> dict:
     }
 
 
-def _capped(problems: list[dict], what: str) -> list[dict]:
+def _capped(problems: list[dict], more: Callable[[int], str]) -> list[dict]:
+    """The first MAX_REPORTED problems, then one saying how many more there are (`more(count)`)."""
     if len(problems) <= MAX_REPORTED:
         return problems
     rest = len(problems) - MAX_REPORTED
-    summary = dict(problems[MAX_REPORTED], message=f"另有 {rest} {what}未列出", rule_index=None, rule_id=None)
+    summary = dict(problems[MAX_REPORTED], message=more(rest), rule_index=None, rule_id=None)
     return problems[:MAX_REPORTED] + [summary]

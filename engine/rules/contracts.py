@@ -13,26 +13,43 @@ from decimal import Decimal
 
 from engine.domain.vocabulary import TIERS
 from engine.errors import RuleError
+from engine.i18n import _
+from engine.i18n import reader_language
 
 
 @dataclass(frozen=True)
 class Days:
-    """A whole number of working days (or times) within [low, high]; `optional` allows an empty cell."""
+    """A whole number of working days (or, with `times`, of times) within [low, high]; `optional` allows an
+    empty cell."""
 
     low: int
     high: int
     optional: bool = False
-    unit: str = "个工作日"
+    times: bool = False
 
     def problem(self, value) -> str:
         if value is None:
-            return "" if self.optional else "不能留空"
+            return "" if self.optional else _("不能留空")
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal) or value != int(value):
-            return f"应为整数（{self.unit}），而不是 {value!r}"
+            if self.times:
+                return _("应为整数（次），而不是 %(value)s", value=repr(value))
+            return _("应为整数（个工作日），而不是 %(value)s", value=repr(value))
         if not self.low <= value <= self.high:
             if value < 0:
-                return f"不能为负数（{value}）"
-            return f"应在 {self.low} 到 {self.high}{self.unit}之间，而不是 {value}"
+                return _("不能为负数（%(value)s）", value=value)
+            if self.times:
+                return _(
+                    "应在 %(low)s 到 %(high)s次之间，而不是 %(value)s",
+                    low=self.low,
+                    high=self.high,
+                    value=value,
+                )
+            return _(
+                "应在 %(low)s 到 %(high)s个工作日之间，而不是 %(value)s",
+                low=self.low,
+                high=self.high,
+                value=value,
+            )
         return ""
 
 
@@ -45,8 +62,9 @@ class Tier:
     def problem(self, value) -> str:
         if value in self.allowed:
             return ""
-        known = "、".join(f"{code}（{TIERS[code][0]}）" for code in self.allowed)
-        return f"“{value}”不是可用的办理层级，只能是 {known}"
+        name = 1 if reader_language() == "en" else 0  # TIERS: code -> (Chinese, English)
+        known = "、".join(f"{code}（{TIERS[code][name]}）" for code in self.allowed)
+        return _("“%(value)s”不是可用的办理层级，只能是 %(known)s", value=value, known=known)
 
 
 @dataclass(frozen=True)
@@ -59,7 +77,7 @@ class Choice:
         if value in self.allowed:
             return ""
         known = "、".join(f"{code}（{name}）" for code, name in self.allowed.items())
-        return f"“{value}”不是可用的值，只能是 {known}"
+        return _("“%(value)s”不是可用的值，只能是 %(known)s", value=value, known=known)
 
 
 BOARDS = {"red": "红榜", "yellow": "黄榜", "black": "黑榜", "unranked": "不参与排名"}
@@ -74,7 +92,7 @@ CONTRACTS: dict[str, dict[str, Days | Tier | Choice]] = {
         "sign_limit_days": Days(0, 30),
         "warn_days": Days(0, 30),
         "notice_days": Days(0, 60),
-        "max_returns": Days(1, 20, unit="次"),
+        "max_returns": Days(1, 20, times=True),
     },
     "escalation": {
         "escalate_after_days": Days(0, 60, optional=True),
@@ -94,14 +112,24 @@ def table_problems(table) -> list[dict]:
     columns = {output.name: output for output in table.outputs}
     for name in contract:
         if name not in columns:
-            problems.append(_problem(table, None, None, f"决策表“{table.name}”缺少流程要用的输出列“{name}”"))
+            problems.append(
+                _problem(
+                    table,
+                    None,
+                    None,
+                    _("决策表“%(table)s”缺少流程要用的输出列“%(name)s”", table=table.name, name=name),
+                )
+            )
     for rule in table.rules:
         for name, expected in contract.items():
             if name not in columns:
                 continue
             if message := expected.problem(rule.outputs.get(name)):
                 column = columns[name].label or name
-                problems.append(_problem(table, rule, column, f"{rule.label} 的“{column}”列{message}"))
+                text = _(
+                    "%(rule)s 的“%(column)s”列%(problem)s", rule=rule.label, column=column, problem=message
+                )
+                problems.append(_problem(table, rule, column, text))
     return problems
 
 
@@ -112,7 +140,14 @@ def check_outputs(decision_id: str, table_name: str, outputs: dict) -> None:
     """
     for name, expected in CONTRACTS.get(decision_id, {}).items():
         if message := expected.problem(outputs.get(name)):
-            raise RuleError(f"规则表“{table_name or decision_id}”给出的“{name}”{message}，请管理员修正规则表")
+            raise RuleError(
+                _(
+                    "规则表“%(table)s”给出的“%(name)s”%(problem)s，请管理员修正规则表",
+                    table=table_name or decision_id,
+                    name=name,
+                    problem=message,
+                )
+            )
 
 
 def check_document(document) -> None:
@@ -124,7 +159,11 @@ def check_document(document) -> None:
     if problems:
         message = problems[0]["message"]
         if len(problems) > 1:
-            message = f"规则表有 {len(problems)} 处流程无法使用的输出，第一处：{message}"
+            message = _(
+                "规则表有 %(count)s 处流程无法使用的输出，第一处：%(problem)s",
+                count=len(problems),
+                problem=message,
+            )
         raise RuleError(message, problems=problems)
 
 

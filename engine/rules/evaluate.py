@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from engine.errors import RuleError
+from engine.i18n import _
 from engine.rules.result import DecisionResult
 from engine.rules.result import Resolver
 from engine.rules.sfeel import format_value
-from engine.rules.typeref import KIND_NAMES
+from engine.rules.typeref import kind_name
 from engine.rules.typeref import plain
 
 if TYPE_CHECKING:  # annotations only: the model imports this module
@@ -65,7 +66,10 @@ def read_input(table: DecisionTable, column: Input, context: dict, resolve: Reso
         raise _input_error(
             table,
             column,
-            f"的表达式“{column.expression}”不是变量名或点号路径，需要调用方提供 resolve 才能计算",
+            _(
+                "的表达式“%(expression)s”不是变量名或点号路径，需要调用方提供 resolve 才能计算",
+                expression=column.expression,
+            ),
         )
     else:
         raw = resolve(column.expression, context)
@@ -73,9 +77,15 @@ def read_input(table: DecisionTable, column: Input, context: dict, resolve: Reso
         value = column.coerce(raw)
     except ValueError as exc:
         shown = format_value(raw) if isinstance(raw, (str, int, float, Decimal)) else type(raw).__name__
-        kind = KIND_NAMES.get(column.kind, "")
         raise _input_error(
-            table, column, f"的值 {shown} {exc}，无法按 {kind} 比较：请检查数据或该列的类型"
+            table,
+            column,
+            _(
+                "的值 %(value)s %(problem)s，无法按 %(kind)s 比较：请检查数据或该列的类型",
+                value=shown,
+                problem=exc,
+                kind=kind_name(column.kind),
+            ),
         ) from None
     if (
         column.allowed_keys is not None
@@ -83,12 +93,21 @@ def read_input(table: DecisionTable, column: Input, context: dict, resolve: Reso
         and (type(value), value) not in column.allowed_keys
     ):
         allowed = "、".join(format_value(v) for v in column.allowed_values or [])
-        raise _input_error(table, column, f"的值 {format_value(value)} 不在允许值中（{allowed}）")
+        raise _input_error(
+            table,
+            column,
+            _("的值 %(value)s 不在允许值中（%(allowed)s）", value=format_value(value), allowed=allowed),
+        )
     return value
 
 
 def _input_error(table: DecisionTable, column: Input, message: str) -> RuleError:
-    text = f"决策“{table.name or table.decision_id}”的输入“{column.column}”{message}"
+    text = _(
+        "决策“%(decision)s”的输入“%(column)s”%(problem)s",
+        decision=table.name or table.decision_id,
+        column=column.column,
+        problem=message,
+    )
     return RuleError(
         text, problems=[{"element_id": column.input_id, "column": column.column, "message": text}]
     )
@@ -100,15 +119,9 @@ def _apply_hit_policy(table: DecisionTable, matched: list[Rule]) -> tuple[list[R
         if not matched:
             return [], None
         if policy == "UNIQUE" and len(matched) > 1:
-            raise _conflict(
-                table,
-                matched,
-                "命中策略为 UNIQUE，但{rules} 同时匹配：请修改条件使规则互不重叠，或改用 FIRST/PRIORITY",
-            )
+            raise _conflict(table, matched)
         if policy == "ANY" and any(rule.outputs != matched[0].outputs for rule in matched[1:]):
-            raise _conflict(
-                table, matched, "命中策略为 ANY，但同时匹配的{rules} 输出不同：重叠的规则必须给出相同的输出"
-            )
+            raise _conflict(table, matched)
         if policy == "PRIORITY":
             winner = min(matched, key=lambda rule: rule.priority)  # min() keeps the first of equals
             return [winner], dict(winner.outputs)
@@ -135,9 +148,22 @@ def _aggregate(table: DecisionTable, matched: list[Rule]) -> dict:
     return {output.name: plain(result, output.integral)}
 
 
-def _conflict(table: DecisionTable, matched: list[Rule], template: str) -> RuleError:
+def _conflict(table: DecisionTable, matched: list[Rule]) -> RuleError:
+    """UNIQUE matched several rules, or ANY matched rules with different outputs."""
     rules = "、".join(rule.label for rule in matched)
-    text = f"决策“{table.name or table.decision_id}”的" + template.format(rules=rules)
+    decision = table.name or table.decision_id
+    if table.hit_policy == "UNIQUE":
+        text = _(
+            "决策“%(decision)s”的命中策略为 UNIQUE，但%(rules)s 同时匹配：请修改条件使规则互不重叠，或改用 FIRST/PRIORITY",
+            decision=decision,
+            rules=rules,
+        )
+    else:
+        text = _(
+            "决策“%(decision)s”的命中策略为 ANY，但同时匹配的%(rules)s 输出不同：重叠的规则必须给出相同的输出",
+            decision=decision,
+            rules=rules,
+        )
     problems = [
         {"element_id": rule.rule_id, "rule_id": rule.rule_id, "rule_index": rule.index, "message": text}
         for rule in matched

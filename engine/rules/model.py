@@ -8,6 +8,7 @@ from dataclasses import field
 from typing import Any
 
 from engine.errors import RuleError
+from engine.i18n import _
 from engine.rules.check import check_table
 from engine.rules.evaluate import evaluate_table
 from engine.rules.result import DecisionResult
@@ -72,7 +73,7 @@ class Rule:
 
     @property
     def label(self) -> str:
-        return f"规则 {self.index}"
+        return _("规则 %(n)s", n=self.index)
 
 
 @dataclass(slots=True)
@@ -124,16 +125,28 @@ class DmnDocument:
         try:
             return self.decisions[decision_id]
         except KeyError:
-            known = "、".join(self.decisions) or "（无）"
+            known = "、".join(self.decisions) or _("（无）")
+            if self.source:
+                message = _(
+                    "DMN 文件 %(source)s 中没有决策“%(decision)s”，已有：%(known)s",
+                    source=self.source,
+                    decision=decision_id,
+                    known=known,
+                )
+            else:
+                message = _(
+                    "DMN 文件中没有决策“%(decision)s”，已有：%(known)s", decision=decision_id, known=known
+                )
             raise RuleError(
-                f"DMN 文件{_named(self.source)}中没有决策“{decision_id}”，已有：{known}",
-                problems=[{"element_id": decision_id, "message": f"找不到决策“{decision_id}”"}],
+                message,
+                problems=[
+                    {
+                        "element_id": decision_id,
+                        "message": _("找不到决策“%(decision)s”", decision=decision_id),
+                    }
+                ],
             ) from None
 
     def evaluate(self, decision_id: str, context: dict, *, resolve: Resolver | None = None) -> DecisionResult:
         """Shortcut for `decision(decision_id).table.evaluate(...)`."""
         return self.decision(decision_id).table.evaluate(context, resolve=resolve)
-
-
-def _named(source: str) -> str:
-    return f" {source} " if source else ""

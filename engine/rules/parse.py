@@ -8,6 +8,7 @@ from typing import Any
 from lxml import etree
 
 from engine.errors import RuleError
+from engine.i18n import _
 from engine.rules.match import compile_tests
 from engine.rules.model import Decision
 from engine.rules.model import DecisionTable
@@ -25,8 +26,8 @@ from engine.rules.sfeel import format_value
 from engine.rules.sfeel import kind_of
 from engine.rules.sfeel import parse_literal
 from engine.rules.sfeel import parse_unary_tests
-from engine.rules.typeref import KIND_NAMES
 from engine.rules.typeref import coercer
+from engine.rules.typeref import kind_name
 from engine.rules.typeref import literal_fits
 from engine.rules.typeref import plain
 from engine.rules.typeref import resolve_type_ref
@@ -51,7 +52,7 @@ def parse_dmn(xml: bytes | str, *, source: str = "") -> DmnDocument:
         if decision is not None:
             decisions[decision.decision_id] = decision
     if not elements:
-        builder.problem(root.get("id"), "DMN 文件中没有任何决策（decision）")
+        builder.problem(root.get("id"), _("DMN 文件中没有任何决策（decision）"))
     if builder.problems:
         raise _error(builder.problems, source, several_decisions=len(elements) > 1)
     return DmnDocument(decisions, source, namespace, root.get("id") or "", root.get("name") or "")
@@ -61,10 +62,15 @@ def _error(problems: list[dict], source: str, several_decisions: bool) -> RuleEr
     first = problems[0]
     message = first["message"]
     if several_decisions and first["decision_name"]:
-        message = f"决策“{first['decision_name']}”：{message}"
+        message = _("决策“%(decision)s”：%(problem)s", decision=first["decision_name"], problem=message)
     if len(problems) > 1:
-        where = f"（{source}）" if source else ""
-        message = f"DMN 文件{where}有 {len(problems)} 处问题，第一处：{message}"
+        where = _("（%(source)s）", source=source) if source else ""
+        message = _(
+            "DMN 文件%(where)s有 %(count)s 处问题，第一处：%(problem)s",
+            where=where,
+            count=len(problems),
+            problem=message,
+        )
     return RuleError(message, problems=problems)
 
 
@@ -99,12 +105,13 @@ class _Builder:
         self.decision_id = element.get("id")
         self.decision_name = element.get("name") or self.decision_id or ""
         if not self.decision_id:
-            self.problem(None, f"决策“{self.decision_name}”缺少 id")
+            self.problem(None, _("决策“%(decision)s”缺少 id", decision=self.decision_name))
             return None
         table_element = element.find(self.q("decisionTable"))
         if table_element is None:
             self.problem(
-                self.decision_id, f"决策“{self.decision_name}”不是决策表：本系统只执行 decisionTable"
+                self.decision_id,
+                _("决策“%(decision)s”不是决策表：本系统只执行 decisionTable", decision=self.decision_name),
             )
             return None
         before = len(self.problems)
@@ -118,11 +125,22 @@ class _Builder:
         hit_policy = " ".join((element.get("hitPolicy") or "UNIQUE").upper().replace("_", " ").split())
         if hit_policy not in HIT_POLICIES:
             self.problem(
-                table_id, f"命中策略“{element.get('hitPolicy')}”无效，可用：{'、'.join(HIT_POLICIES)}"
+                table_id,
+                _(
+                    "命中策略“%(policy)s”无效，可用：%(policies)s",
+                    policy=element.get("hitPolicy"),
+                    policies="、".join(HIT_POLICIES),
+                ),
             )
         aggregation = (element.get("aggregation") or "").strip().upper() or None
         if aggregation and (aggregation not in AGGREGATIONS or hit_policy != "COLLECT"):
-            self.problem(table_id, f"汇总方式“{aggregation}”无效：只有 COLLECT 可以配 SUM、MIN、MAX 或 COUNT")
+            self.problem(
+                table_id,
+                _(
+                    "汇总方式“%(aggregation)s”无效：只有 COLLECT 可以配 SUM、MIN、MAX 或 COUNT",
+                    aggregation=aggregation,
+                ),
+            )
         inputs = [self.input(e, n) for n, e in enumerate(element.iterchildren(self.q("input")), 1)]
         outputs = [self.output(e, n) for n, e in enumerate(element.iterchildren(self.q("output")), 1)]
         self.check_outputs(table_id, outputs, hit_policy, aggregation)
@@ -145,7 +163,9 @@ class _Builder:
         column.coerce = coercer(column.kind, column.integral)
         if not expression:
             self.problem(
-                input_id, f"输入列“{column.column}”没有输入表达式：请填写要判断的变量名", column=column.column
+                input_id,
+                _("输入列“%(column)s”没有输入表达式：请填写要判断的变量名", column=column.column),
+                column=column.column,
             )
         elif _PATH.fullmatch(expression):
             column.path = tuple(expression.split("."))
@@ -175,7 +195,9 @@ class _Builder:
         try:
             return resolve_type_ref(type_ref)
         except ValueError as exc:
-            self.problem(element_id, f"“{column}”列的{exc}", column=column)
+            self.problem(
+                element_id, _("“%(column)s”列的%(problem)s", column=column, problem=exc), column=column
+            )
             return None, False
 
     def allowed(self, element, element_id: str, column: str, kind: str | None, integral: bool) -> list | None:
@@ -186,34 +208,54 @@ class _Builder:
         try:
             tests = parse_unary_tests(text)
         except SfeelSyntaxError as exc:
-            self.problem(element_id, f"“{column}”列的允许值无法解析：{exc}", column=column)
+            self.problem(
+                element_id,
+                _("“%(column)s”列的允许值无法解析：%(problem)s", column=column, problem=exc),
+                column=column,
+            )
             return None
         values = [t.value for t in tests.tests if not isinstance(t, Range) and t.op == "="]
         if tests.negated or tests.is_any or len(values) != len(tests.tests) or None in values:
             self.problem(
-                element_id, f'“{column}”列的允许值只能是逗号分隔的字面值，例如 "一般","紧急"', column=column
+                element_id,
+                _('“%(column)s”列的允许值只能是逗号分隔的字面值，例如 "一般","紧急"', column=column),
+                column=column,
             )
             return None
         for value in values:
             if message := _literal_problem(value, kind, integral):
-                self.problem(element_id, f"“{column}”列的允许值有误：{message}", column=column)
+                self.problem(
+                    element_id,
+                    _("“%(column)s”列的允许值有误：%(problem)s", column=column, problem=message),
+                    column=column,
+                )
                 return None
         return values
 
     def check_outputs(self, table_id: str, outputs: list[Output], hit_policy: str, aggregation: str | None):
         if not outputs:
-            self.problem(table_id, "决策表没有输出列")
+            self.problem(table_id, _("决策表没有输出列"))
         names = [o.name for o in outputs]
         for name in sorted({n for n in names if names.count(n) > 1}):
-            self.problem(table_id, f"输出列名“{name}”重复：每个输出列的名称必须不同", column=name)
+            self.problem(
+                table_id, _("输出列名“%(name)s”重复：每个输出列的名称必须不同", name=name), column=name
+            )
         if hit_policy in ("PRIORITY", "OUTPUT ORDER") and not any(o.priority for o in outputs):
             self.problem(
                 table_id,
-                f"命中策略 {hit_policy} 需要在输出列上设置允许值（outputValues），按先后顺序表示优先级",
+                _(
+                    "命中策略 %(policy)s 需要在输出列上设置允许值（outputValues），按先后顺序表示优先级",
+                    policy=hit_policy,
+                ),
             )
         if aggregation in ("SUM", "MIN", "MAX") and len(outputs) > 1:
             self.problem(
-                table_id, f"COLLECT {aggregation} 只能用于只有一个输出列的表，此表有 {len(outputs)} 个"
+                table_id,
+                _(
+                    "COLLECT %(aggregation)s 只能用于只有一个输出列的表，此表有 %(count)s 个",
+                    aggregation=aggregation,
+                    count=len(outputs),
+                ),
             )
 
     def rule(self, element: etree._Element, index: int, inputs: list[Input], outputs: list[Output]) -> Rule:
@@ -228,8 +270,15 @@ class _Builder:
         if len(input_cells) != len(inputs) or len(output_cells) != len(outputs):
             self.problem(
                 rule_id,
-                f"{rule.label} 有 {len(input_cells)} 个条件、{len(output_cells)} 个输出，"
-                f"但表有 {len(inputs)} 个输入列、{len(outputs)} 个输出列",
+                _(
+                    "%(rule)s 有 %(conditions)s 个条件、%(conclusions)s 个输出，"
+                    "但表有 %(inputs)s 个输入列、%(outputs)s 个输出列",
+                    rule=rule.label,
+                    conditions=len(input_cells),
+                    conclusions=len(output_cells),
+                    inputs=len(inputs),
+                    outputs=len(outputs),
+                ),
                 rule,
             )
             return rule
@@ -252,10 +301,10 @@ class _Builder:
         try:
             tests = parse_unary_tests(text)
         except SfeelSyntaxError as exc:
-            self.problem(cell_id, f"{rule.label} 的“{column.column}”列无法解析：{exc}", rule, column.column)
+            self.problem(cell_id, _cell_unreadable(rule, column.column, exc), rule, column.column)
             return UnaryTests(())
         if message := _condition_problem(tests, column):
-            self.problem(cell_id, f"{rule.label} 的“{column.column}”列有误：{message}", rule, column.column)
+            self.problem(cell_id, _cell_wrong(rule, column.column, message), rule, column.column)
         return tests
 
     def conclusion(self, rule: Rule, column: Output, cell_id: str, text: str) -> Any:
@@ -264,14 +313,14 @@ class _Builder:
         try:
             value = parse_literal(text)
         except SfeelSyntaxError as exc:
-            self.problem(cell_id, f"{rule.label} 的“{column.column}”列无法解析：{exc}", rule, column.column)
+            self.problem(cell_id, _cell_unreadable(rule, column.column, exc), rule, column.column)
             return None
         message = _literal_problem(value, column.kind, column.integral)
         if not message and column.priority is not None and value is not None:
             if (type(value), value) not in column.priority:
                 message = _not_allowed(value, column.allowed_values)
         if message:
-            self.problem(cell_id, f"{rule.label} 的“{column.column}”列有误：{message}", rule, column.column)
+            self.problem(cell_id, _cell_wrong(rule, column.column, message), rule, column.column)
         return value
 
     def check_aggregated_values(self, rules: list[Rule], column: Output, aggregation: str):
@@ -282,18 +331,34 @@ class _Builder:
             value = rule.output_values[0]
             kind = kind_of(value)
             if value is None:
-                message = f"COLLECT {aggregation} 表的每条规则都要给出输出值，不能留空"
+                message = _(
+                    "COLLECT %(aggregation)s 表的每条规则都要给出输出值，不能留空", aggregation=aggregation
+                )
             elif aggregation == "SUM" and kind != "number":
-                message = f"COLLECT SUM 只能汇总数字，{format_value(value)} 不是数字"
+                message = _("COLLECT SUM 只能汇总数字，%(value)s 不是数字", value=format_value(value))
             elif kind not in ("number", "string", "date"):
-                message = f"COLLECT {aggregation} 只能比较数字、文本或日期"
+                message = _("COLLECT %(aggregation)s 只能比较数字、文本或日期", aggregation=aggregation)
             else:
                 kinds.add(kind)
-                message = "" if len(kinds) == 1 else f"COLLECT {aggregation} 的输出值类型不一致，无法比较大小"
-            if message:
-                self.problem(
-                    rule.rule_id, f"{rule.label} 的“{column.column}”列有误：{message}", rule, column.column
+                message = (
+                    ""
+                    if len(kinds) == 1
+                    else _(
+                        "COLLECT %(aggregation)s 的输出值类型不一致，无法比较大小", aggregation=aggregation
+                    )
                 )
+            if message:
+                self.problem(rule.rule_id, _cell_wrong(rule, column.column, message), rule, column.column)
+
+
+def _cell_unreadable(rule: Rule, column: str, problem) -> str:
+    return _(
+        "%(rule)s 的“%(column)s”列无法解析：%(problem)s", rule=rule.label, column=column, problem=problem
+    )
+
+
+def _cell_wrong(rule: Rule, column: str, problem: str) -> str:
+    return _("%(rule)s 的“%(column)s”列有误：%(problem)s", rule=rule.label, column=column, problem=problem)
 
 
 def _condition_problem(tests: UnaryTests, column: Input) -> str:
@@ -319,9 +384,13 @@ def _range_problem(test: Range, column: Input) -> str:
         if message := _ordered_problem(endpoint, column.kind):
             return message
     if kind_of(low) != kind_of(high):
-        return f"区间两端的类型不同（{format_value(low)} 与 {format_value(high)}）"
+        return _("区间两端的类型不同（%(low)s 与 %(high)s）", low=format_value(low), high=format_value(high))
     if low > high or (low == high and not (test.low_closed and test.high_closed)):
-        return f"区间 {format_value(low)}..{format_value(high)} 里没有任何值：下限应小于上限"
+        return _(
+            "区间 %(low)s..%(high)s 里没有任何值：下限应小于上限",
+            low=format_value(low),
+            high=format_value(high),
+        )
     return ""
 
 
@@ -329,11 +398,11 @@ def _ordered_problem(value: Any, kind: str | None) -> str:
     """Why `value` cannot be used with < > or in an interval on a `kind` column."""
     value_kind = kind_of(value)
     if value_kind == "null":
-        return "null 不能比较大小，判断空值请直接写 null"
+        return _("null 不能比较大小，判断空值请直接写 null")
     if value_kind == "boolean":
-        return "true/false 不能比较大小"
+        return _("true/false 不能比较大小")
     if kind is None and value_kind == "string":
-        return "文本只能在 string 类型的列中比较大小：请把该输入列的类型设为 string"
+        return _("文本只能在 string 类型的列中比较大小：请把该输入列的类型设为 string")
     return _mismatch(value, kind) if not literal_fits(value, kind) else ""
 
 
@@ -341,7 +410,7 @@ def _literal_problem(value: Any, kind: str | None, integral: bool) -> str:
     if not literal_fits(value, kind):
         return _mismatch(value, kind)
     if integral and kind_of(value) == "number" and value != value.to_integral_value():
-        return f"该列是整数类型，不能写小数 {format_value(value)}"
+        return _("该列是整数类型，不能写小数 %(value)s", value=format_value(value))
     return ""
 
 
@@ -349,17 +418,17 @@ def _mismatch(value: Any, kind: str | None) -> str:
     value_kind = kind_of(value)
     shown = format_value(value)
     if kind == "number" and value_kind == "string":
-        return f"该列类型为 number（数字），不能写文本 {shown}：数字不要加引号"
+        return _("该列类型为 number（数字），不能写文本 %(value)s：数字不要加引号", value=shown)
     if kind == "string" and value_kind in ("number", "boolean"):
-        return f'该列类型为 string（文本），文本要用英文双引号括起来，例如 "{shown}"'
+        return _('该列类型为 string（文本），文本要用英文双引号括起来，例如 "%(value)s"', value=shown)
     if kind == "date" and value_kind == "string":
-        return f"该列类型为 date（日期），日期要写成 date({shown})"
-    return f"该列类型为 {KIND_NAMES.get(kind or '', kind)}，不能写 {shown}"
+        return _("该列类型为 date（日期），日期要写成 date(%(value)s)", value=shown)
+    return _("该列类型为 %(kind)s，不能写 %(value)s", kind=kind_name(kind), value=shown)
 
 
 def _not_allowed(value: Any, allowed: list | None) -> str:
     choices = "、".join(format_value(v) for v in allowed or [])
-    return f"{format_value(value)} 不在该列的允许值中（{choices}）"
+    return _("%(value)s 不在该列的允许值中（%(choices)s）", value=format_value(value), choices=choices)
 
 
 def _native(value: Any, integral: bool) -> Any:

@@ -13,12 +13,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from engine.i18n import _
+
 COMPARISONS = ("<", "<=", ">", ">=")
 EQUALITIES = ("=", "!=")
 
 
 class SfeelSyntaxError(ValueError):
-    """A cell does not parse. The message is Chinese and says what to write instead."""
+    """A cell does not parse. The message says what to write instead; `not_literal` marks a bare word where a
+    literal was wanted (the message already says literals only)."""
+
+    def __init__(self, message: str, not_literal: bool = False):
+        super().__init__(message)
+        self.not_literal = not_literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +96,8 @@ class _Token:
     pos: int  # 0-based character offset, shown 1-based
 
 
-def _error(pos: int, message: str) -> SfeelSyntaxError:
-    return SfeelSyntaxError(f"第 {pos + 1} 个字符处{message}")
+def _error(pos: int, message: str, not_literal: bool = False) -> SfeelSyntaxError:
+    return SfeelSyntaxError(_("第 %(n)s 个字符处%(problem)s", n=pos + 1, problem=message), not_literal)
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -105,9 +112,12 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token("str", value, pos))
             pos = pos_after
         elif char in _FULL_WIDTH:
-            raise _error(pos, f"用了中文标点 {char}，请改用英文半角的 {_FULL_WIDTH[char]}")
+            raise _error(
+                pos,
+                _("用了中文标点 %(char)s，请改用英文半角的 %(ascii)s", char=char, ascii=_FULL_WIDTH[char]),
+            )
         elif char == "'":
-            raise _error(pos, '用了单引号，字符串请用英文双引号括起来，例如 "工业"')
+            raise _error(pos, _('用了单引号，字符串请用英文双引号括起来，例如 "工业"'))
         elif (number := _NUMBER.match(text, pos)) and not text.startswith("..", pos):
             tokens.append(_Token("num", Decimal(number.group()), pos))
             pos = number.end()
@@ -117,7 +127,7 @@ def _tokenize(text: str) -> list[_Token]:
         else:
             operator = next((op for op in _OPERATORS if text.startswith(op, pos)), None)
             if operator is None:
-                raise _error(pos, f"无法识别的符号“{char}”")
+                raise _error(pos, _("无法识别的符号“%(char)s”", char=char))
             tokens.append(_Token("op", operator, pos))
             pos += len(operator)
     tokens.append(_Token("end", None, len(text)))
@@ -145,12 +155,14 @@ def _read_string(text: str, start: int) -> tuple[str, int]:
             width = 4 if code == "u" else 6
             digits = text[pos + 2 : pos + 2 + width]
             if len(digits) != width or not all(c in "0123456789abcdefABCDEF" for c in digits):
-                raise _error(pos, f"的转义 \\{code} 后应跟 {width} 位十六进制数字")
+                raise _error(
+                    pos, _("的转义 \\%(code)s 后应跟 %(width)s 位十六进制数字", code=code, width=width)
+                )
             out.append(chr(int(digits, 16)))
             pos += 2 + width
         else:
-            raise _error(pos, f'的转义 \\{code} 无效（可用 \\" \\\\ \\n \\t \\uXXXX）')
-    raise _error(start, "的字符串缺少结尾的双引号")
+            raise _error(pos, _('的转义 \\%(code)s 无效（可用 \\" \\\\ \\n \\t \\uXXXX）', code=code))
+    raise _error(start, _("的字符串缺少结尾的双引号"))
 
 
 class _Parser:
@@ -172,12 +184,15 @@ class _Parser:
 
     def expect_op(self, op: str, what: str) -> None:
         if not self.is_op(op):
-            raise _error(self.token.pos, f"应为 {op}（{what}），实际是{_describe(self.token)}")
+            raise _error(
+                self.token.pos,
+                _("应为 %(op)s（%(what)s），%(found)s", op=op, what=what, found=_found(self.token)),
+            )
         self.take()
 
     def expect_end(self) -> None:
         if self.token.kind != "end":
-            raise _error(self.token.pos, f"多出了{_describe(self.token)}；多个条件请用英文逗号分隔")
+            raise _error(self.token.pos, _("%(extra)s；多个条件请用英文逗号分隔", extra=_extra(self.token)))
 
     def unary_tests(self) -> UnaryTests:
         if self.token.kind == "end" or (self.is_op("-") and self.tokens[1].kind == "end"):
@@ -190,7 +205,7 @@ class _Parser:
         ):
             self.at += 2
             tests = self.positive_tests()
-            self.expect_op(")", "not(...) 的右括号")
+            self.expect_op(")", _("not(...) 的右括号"))
             self.expect_end()
             return UnaryTests(tests, negated=True)
         tests = self.positive_tests()
@@ -211,10 +226,10 @@ class _Parser:
         if self.is_op("[", "]", "("):
             low_closed = self.take().value == "["
             low = self.endpoint()
-            self.expect_op("..", "区间写法如 [1..10]")
+            self.expect_op("..", _("区间写法如 [1..10]"))
             high = self.endpoint()
             if not self.is_op("]", "[", ")"):
-                raise _error(self.token.pos, "应为区间结尾的 ] 或 ) 或 [")
+                raise _error(self.token.pos, _("应为区间结尾的 ] 或 ) 或 ["))
             high_closed = self.take().value == "]"
             return Range(low, high, low_closed, high_closed)
         return Compare("=", self.endpoint())
@@ -226,8 +241,8 @@ class _Parser:
         if token.kind == "name":
             return self.named_literal(token)
         if token.kind == "end":
-            raise _error(token.pos, "缺少值")
-        raise _error(token.pos, f"应为一个值，实际是{_describe(token)}")
+            raise _error(token.pos, _("缺少值"))
+        raise _error(token.pos, _("应为一个值，%(found)s", found=_found(token)))
 
     def named_literal(self, token: _Token) -> Any:
         word = token.value
@@ -236,44 +251,56 @@ class _Parser:
         if word == "null":
             return None
         if word == "date" and self.tokens[self.at].kind == "name" and self.tokens[self.at].value == "and":
-            raise _error(token.pos, '的 date and time(...) 暂不支持，请只比较日期 date("YYYY-MM-DD")')
+            raise _error(token.pos, _('的 date and time(...) 暂不支持，请只比较日期 date("YYYY-MM-DD")'))
         if word == "date" and self.is_op("("):
             self.take()
             text = self.take()
             if text.kind != "str":
-                raise _error(text.pos, '应为带双引号的日期，例如 date("2024-10-01")')
-            self.expect_op(")", "date(...) 的右括号")
+                raise _error(text.pos, _('应为带双引号的日期，例如 date("2024-10-01")'))
+            self.expect_op(")", _("date(...) 的右括号"))
             return parse_date(text.value, text.pos)
         if word in ("time", "duration") and self.is_op("("):
-            raise _error(token.pos, f"的 {word}(...) 暂不支持")
+            raise _error(token.pos, _("的 %(word)s(...) 暂不支持", word=word))
         raise _error(
             token.pos,
-            f'的“{word}”不是字面值：字符串要用英文双引号括起来（例如 "{word}"），单元格里不能引用变量',
+            _(
+                '的“%(word)s”不是字面值：字符串要用英文双引号括起来（例如 "%(word)s"），单元格里不能引用变量',
+                word=word,
+            ),
+            not_literal=True,
         )
 
 
-def _describe(token: _Token) -> str:
+def _found(token: _Token) -> str:
+    """What stands where something else was expected ("found …")."""
     if token.kind == "end":
-        return "结尾"
+        return _("实际是结尾")
     if token.kind == "str":
-        return f' "{token.value}"'
-    return f"“{token.value}”"
+        return _('实际是 "%(value)s"', value=token.value)
+    return _("实际是“%(value)s”", value=token.value)
+
+
+def _extra(token: _Token) -> str:
+    """A token left over after a complete condition ("… is extra")."""
+    if token.kind == "str":
+        return _('多出了 "%(value)s"', value=token.value)
+    return _("多出了“%(value)s”", value=token.value)
 
 
 def parse_date(text: str, pos: int = 0) -> date:
     """`YYYY-MM-DD` → date; anything else is a syntax error."""
     if not _ISO_DATE.fullmatch(text):
-        raise _error(pos, f'的日期“{text}”格式应为 YYYY-MM-DD，例如 date("2024-10-01")')
+        raise _error(pos, _('的日期“%(text)s”格式应为 YYYY-MM-DD，例如 date("2024-10-01")', text=text))
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _error(pos, f"的日期“{text}”不存在") from None
+        raise _error(pos, _("的日期“%(text)s”不存在", text=text)) from None
 
 
 def parse_unary_tests(text: str | None) -> UnaryTests:
     """Parse one input entry. Empty text and `-` mean "any value".
 
-    :raises SfeelSyntaxError: with a Chinese message locating the problem.
+    :raises SfeelSyntaxError: with a message locating the problem.
     """
     return _Parser((text or "").strip()).unary_tests()
 
@@ -288,9 +315,11 @@ def parse_literal(text: str) -> Any:
         value = parser.endpoint()
         parser.expect_end()
     except SfeelSyntaxError as exc:
-        if "字面值" in str(exc):
+        if exc.not_literal:
             raise
-        raise SfeelSyntaxError(f'{exc}；这里只能写字面值，例如 "红"、5、true、null') from None
+        raise SfeelSyntaxError(
+            _('%(problem)s；这里只能写字面值，例如 "红"、5、true、null', problem=exc)
+        ) from None
     return value
 
 

@@ -7,6 +7,7 @@ import threading
 from sqlalchemy.orm import Session
 
 from engine.errors import RuleError
+from engine.i18n import _
 from engine.rules import parse_dmn
 from engine.rules.contracts import check_outputs
 from engine.storage import versions
@@ -26,7 +27,13 @@ class RuleCache:
             document = parse_dmn(version.dmn_xml, source=f"{version.decision_id}#{version.rule_version_id}")
             decision = document.decisions.get(version.decision_id)
             if decision is None:
-                raise RuleError(f"规则表版本 {version.rule_version_id} 中没有决策 {version.decision_id}")
+                raise RuleError(
+                    _(
+                        "规则表版本 %(version)s 中没有决策 %(decision)s",
+                        version=version.rule_version_id,
+                        decision=version.decision_id,
+                    )
+                )
             table = decision.table
             with self._lock:
                 self._tables[version.rule_version_id] = table
@@ -49,14 +56,18 @@ def decide(
     """
     version = latest_rule_version(session, decision_id)
     if version is None:
-        raise RuleError(f"规则表 {decision_id} 尚未发布")
+        raise RuleError(_("规则表 %(decision)s 尚未发布", decision=decision_id))
     table = cache.table(version)
     result = table.evaluate(context, resolve=resolve)
     outputs = result.outputs
     if outputs is None:
-        raise RuleError(f"规则表“{table.name or decision_id}”没有规则匹配这些输入，请管理员补充规则")
+        raise RuleError(
+            _("规则表“%(table)s”没有规则匹配这些输入，请管理员补充规则", table=table.name or decision_id)
+        )
     if isinstance(outputs, list):
-        raise RuleError(f"规则表“{table.name or decision_id}”返回多条结果，业务规则任务只接受单一结果")
+        raise RuleError(
+            _("规则表“%(table)s”返回多条结果，业务规则任务只接受单一结果", table=table.name or decision_id)
+        )
     check_outputs(decision_id, table.name, outputs)
     audit = result.to_audit()
     audit["output_labels"] = {output.name: output.label or output.name for output in table.outputs}

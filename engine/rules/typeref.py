@@ -9,6 +9,7 @@ from decimal import Decimal
 from decimal import InvalidOperation
 from typing import Any
 
+from engine.i18n import _
 from engine.rules.sfeel import kind_of
 
 # typeRef as written by dmn-js / DMN 1.1-1.5 → (kind, integral). kind None means "untyped".
@@ -23,30 +24,35 @@ TYPE_REFS: dict[str, tuple[str | None, bool]] = {
     "boolean": ("boolean", False),
     "date": ("date", False),
 }
-KIND_NAMES = {
-    "string": "string（文本）",
-    "number": "number（数字）",
-    "boolean": "boolean（是/否）",
-    "date": "date（日期）",
-}
+
+
+def kind_name(kind: str | None) -> str:
+    """A column kind as shown in messages, e.g. "number（数字）" ("" for an untyped column)."""
+    names = {
+        "string": _("string（文本）"),
+        "number": _("number（数字）"),
+        "boolean": _("boolean（是/否）"),
+        "date": _("date（日期）"),
+    }
+    return names.get(kind or "", kind or "")
 
 
 def resolve_type_ref(type_ref: str | None) -> tuple[str | None, bool]:
     """Map a typeRef (`feel:string`, `integer`, …) to (kind, integral).
 
-    :raises ValueError: for a type we do not support, with a Chinese message.
+    :raises ValueError: for a type we do not support, with a message for the table's author.
     """
     name = (type_ref or "").strip().rsplit(":", 1)[-1].lower()
     if name not in TYPE_REFS:
         supported = "、".join(sorted(n for n in TYPE_REFS if n))
-        raise ValueError(f"类型“{type_ref}”不受支持，可用：{supported}")
+        raise ValueError(_("类型“%(type)s”不受支持，可用：%(supported)s", type=type_ref, supported=supported))
     return TYPE_REFS[name]
 
 
 def to_decimal(value: Any) -> Decimal:
     """Coerce an int, float, Decimal or numeric string to a finite Decimal; ValueError otherwise."""
     if isinstance(value, bool):
-        raise ValueError("是布尔值，不是数字")
+        raise ValueError(_("是布尔值，不是数字"))
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
@@ -57,18 +63,18 @@ def to_decimal(value: Any) -> Decimal:
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
-            raise ValueError("不是数字") from None
+            raise ValueError(_("不是数字")) from None
     else:
-        raise ValueError(f"是 {type(value).__name__}，不是数字")
+        raise ValueError(_("是 %(type)s，不是数字", type=type(value).__name__))
     if not number.is_finite():
-        raise ValueError("不是有限的数字")
+        raise ValueError(_("不是有限的数字"))
     return number
 
 
 def _to_integral(value: Any) -> Decimal:
     number = to_decimal(value)
     if number != number.to_integral_value():
-        raise ValueError("不是整数")
+        raise ValueError(_("不是整数"))
     return number
 
 
@@ -77,7 +83,7 @@ def _to_string(value: Any) -> str:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    raise ValueError(f"是 {type(value).__name__}，不是文本")
+    raise ValueError(_("是 %(type)s，不是文本", type=type(value).__name__))
 
 
 def _to_boolean(value: Any) -> bool:
@@ -85,7 +91,7 @@ def _to_boolean(value: Any) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise ValueError("不是 true/false")
+    raise ValueError(_("不是 true/false"))
 
 
 def _to_date(value: Any) -> date:
@@ -100,7 +106,7 @@ def _to_date(value: Any) -> date:
                 return date.fromisoformat(text[:10])
             except ValueError:
                 pass
-    raise ValueError("不是 YYYY-MM-DD 格式的日期")
+    raise ValueError(_("不是 YYYY-MM-DD 格式的日期"))
 
 
 def _untyped(value: Any) -> Any:

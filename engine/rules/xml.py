@@ -8,6 +8,7 @@ from typing import NoReturn
 from lxml import etree
 
 from engine.errors import RuleError
+from engine.i18n import _
 
 MAX_BYTES = 2 * 1024 * 1024
 DMN_NAMESPACES = {
@@ -22,7 +23,6 @@ _ACCEPTED = {uri.replace("https://", "http://") for uri in DMN_NAMESPACES} | {
     uri.replace("http://", "https://") for uri in DMN_NAMESPACES
 }
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_REFUSE_DTD = "DMN 文件含有 DOCTYPE/ENTITY 声明，出于安全原因拒绝处理：请删除 <!DOCTYPE …> 部分后重新上传"
 
 
 def dmn_version(namespace: str) -> str:
@@ -37,11 +37,18 @@ def parse_xml(xml: bytes | str, source: str = "") -> etree._Element:
     :raises RuleError: too large, DTD/entity declarations, malformed XML (with the line) or not DMN.
     """
     data = xml.encode("utf-8") if isinstance(xml, str) else bytes(xml)
-    where = f"（{source}）" if source else ""
+    where = _("（%(source)s）", source=source) if source else ""
     if len(data) > MAX_BYTES:
-        _refuse(f"DMN 文件{where}过大：{len(data)} 字节，上限为 {MAX_BYTES} 字节（2 MB）")
+        _refuse(
+            _(
+                "DMN 文件%(where)s过大：%(size)s 字节，上限为 %(limit)s 字节（2 MB）",
+                where=where,
+                size=len(data),
+                limit=MAX_BYTES,
+            )
+        )
     if _DECLARATION.search(data):
-        _refuse(_REFUSE_DTD + where)
+        _refuse(_refuse_dtd() + where)
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
     )
@@ -49,17 +56,34 @@ def parse_xml(xml: bytes | str, source: str = "") -> etree._Element:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or (exc.position[0] if exc.position else None)
-        _refuse(f"DMN 文件{where}不是合法的 XML（第 {line} 行）：{exc.msg}", line=line)
+        _refuse(
+            _(
+                "DMN 文件%(where)s不是合法的 XML（第 %(line)s 行）：%(error)s",
+                where=where,
+                line=line,
+                error=exc.msg,
+            ),
+            line=line,
+        )
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        _refuse(_REFUSE_DTD + where)
+        _refuse(_refuse_dtd() + where)
     qname = etree.QName(root)
     if qname.namespace not in _ACCEPTED or qname.localname != "definitions":
         _refuse(
-            f"文件{where}不是 DMN：根元素是 {qname.localname}（命名空间 {qname.namespace or '无'}），"
-            "应为 DMN 1.1-1.5 的 definitions；请从 dmn-js 导出后再上传"
+            _(
+                "文件%(where)s不是 DMN：根元素是 %(root)s（命名空间 %(namespace)s），"
+                "应为 DMN 1.1-1.5 的 definitions；请从 dmn-js 导出后再上传",
+                where=where,
+                root=qname.localname,
+                namespace=qname.namespace or _("无"),
+            )
         )
     return root
+
+
+def _refuse_dtd() -> str:
+    return _("DMN 文件含有 DOCTYPE/ENTITY 声明，出于安全原因拒绝处理：请删除 <!DOCTYPE …> 部分后重新上传")
 
 
 def _refuse(message: str, line: int | None = None) -> NoReturn:

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.errors import PermissionDenied
+from engine.i18n import _
 from engine.services.common import Actor
 from engine.storage.models import Case
 from engine.storage.models import CaseUnit
@@ -16,13 +17,13 @@ def can_see_case(session: Session, actor: Actor, case: Case | None, *, raise_err
     """Everyone but a pure handler sees all cases; a handler sees cases its unit is or was involved in."""
     if case is None:
         if raise_error:
-            raise NotFound("诉求不存在")
+            raise NotFound(_("诉求不存在"))
         return False
     if actor.sees_all_cases:
         return True
     visible = actor.unit_id is not None and session.get(CaseUnit, (case.case_id, actor.unit_id)) is not None
     if not visible and raise_error:
-        raise PermissionDenied("这件诉求不属于您所在单位，无权查看")
+        raise PermissionDenied(_("这件诉求不属于您所在单位，无权查看"))
     return visible
 
 

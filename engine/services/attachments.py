@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.services.access import can_see_case
 from engine.services.common import Actor
 from engine.storage.models import Attachment
@@ -81,26 +82,32 @@ def check_upload(eng, upload: Upload) -> tuple[str, str]:
     errors = {}
     suffix = Path(name).suffix.lower()
     if not name:
-        errors[upload.field] = "文件没有名称"
+        errors[upload.field] = _("文件没有名称")
     elif suffix not in settings.allowed_upload_types:
         allowed = "、".join(t.lstrip(".") for t in settings.allowed_upload_types)
-        errors[upload.field] = f"“{name}”的文件类型不允许，只能上传：{allowed}"
+        errors[upload.field] = _(
+            "“%(name)s”的文件类型不允许，只能上传：%(allowed)s", name=name, allowed=allowed
+        )
     elif len(upload.content) > settings.max_upload_bytes:
-        errors[upload.field] = (
-            f"“{name}”太大（{len(upload.content) / 1024 / 1024:.1f} MB），"
-            f"单个文件上限 {settings.max_upload_bytes // 1024 // 1024} MB"
+        errors[upload.field] = _(
+            "“%(name)s”太大（%(size)s MB），单个文件上限 %(limit)s MB",
+            name=name,
+            size=f"{len(upload.content) / 1024 / 1024:.1f}",
+            limit=settings.max_upload_bytes // 1024 // 1024,
         )
     elif len(upload.content) == 0:
-        errors[upload.field] = f"“{name}”是空文件"
+        errors[upload.field] = _("“%(name)s”是空文件", name=name)
     elif suffix in _MAGIC and not upload.content.startswith(_MAGIC[suffix]):
-        errors[upload.field] = f"“{name}”的内容与扩展名不符，请上传真实的 {suffix.lstrip('.')} 文件"
+        errors[upload.field] = _(
+            "“%(name)s”的内容与扩展名不符，请上传真实的 %(type)s 文件", name=name, type=suffix.lstrip(".")
+        )
     elif suffix == ".txt":
         try:
             upload.content.decode("utf-8")
         except UnicodeDecodeError:
-            errors[upload.field] = f"“{name}”不是 UTF-8 文本文件"
+            errors[upload.field] = _("“%(name)s”不是 UTF-8 文本文件", name=name)
     if errors:
-        raise ValidationFailed("附件不符合要求", errors)
+        raise ValidationFailed(_("附件不符合要求"), errors)
     return name, _CONTENT_TYPES.get(suffix, "application/octet-stream")
 
 
@@ -159,7 +166,8 @@ def link_form_attachments(
                 or (row.case_id is not None and row.case_id != case.case_id)
             ):
                 raise ValidationFailed(
-                    "附件不存在或不属于您", {field.name: f"附件 {attachment_id} 不存在或不可用"}
+                    _("附件不存在或不属于您"),
+                    {field.name: _("附件 %(attachment)s 不存在或不可用", attachment=attachment_id)},
                 )
             if row.case_id is None:
                 row.case_id = case.case_id
@@ -185,10 +193,10 @@ def open_attachment(eng, actor: Actor, attachment_id: int) -> tuple[dict, Path]:
     with eng.db.read() as session:
         row = session.get(Attachment, attachment_id)
         if row is None:
-            raise NotFound("附件不存在")
+            raise NotFound(_("附件不存在"))
         if row.case_id is None:
             if row.uploaded_by != actor.user_id:
-                raise NotFound("附件不存在")
+                raise NotFound(_("附件不存在"))
         else:
             can_see_case(session, actor, session.get(Case, row.case_id), raise_error=True)
         return attachment_dict(row), eng.settings.upload_dir / row.storage_key

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from engine.domain.vocabulary import ROLES
 from engine.errors import NotFound
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.services.common import Actor
 from engine.services.common import require_role
 from engine.storage.models import ApiToken
@@ -80,13 +81,15 @@ def issue_service_token(eng, admin: Actor, username: str, name: str, days: int |
     require_role(admin, "admin")
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationFailed("请填写令牌用途（100 字以内）", {"name": "请填写令牌用途（100 字以内）"})
+        raise ValidationFailed(_("请填写令牌用途（100 字以内）"), {"name": _("请填写令牌用途（100 字以内）")})
     if days is not None and not (1 <= days <= 3650):
-        raise ValidationFailed("有效期应为 1–3650 天", {"days": "有效期应为 1–3650 天"})
+        raise ValidationFailed(_("有效期应为 1–3650 天"), {"days": _("有效期应为 1–3650 天")})
     with eng.db.read() as session:
         user = session.scalars(select(User).where(User.username == username)).first()
         if user is None:
-            raise ValidationFailed(f"用户 {username} 不存在", {"username": "用户不存在"})
+            raise ValidationFailed(
+                _("用户 %(username)s 不存在", username=username), {"username": _("用户不存在")}
+            )
         user_id = user.user_id
     expires = eng.now() + dt.timedelta(days=days) if days else None
     return _issue(eng, user_id, name, expires, admin.user_id)
@@ -150,7 +153,7 @@ def revoke_token(eng, admin: Actor, token_id: int) -> None:
     with eng.db.transaction() as session:
         row = session.get(ApiToken, token_id)
         if row is None:
-            raise NotFound("令牌不存在")
+            raise NotFound(_("令牌不存在"))
         if row.revoked_at is None:
             row.revoked_at = eng.now()
 
@@ -159,7 +162,7 @@ def create_user(session: Session, eng, *, username, display_name, password, role
     """Used by seeding and admin tools inside their own transaction."""
     unknown = set(roles) - set(ROLES)
     if unknown:
-        raise ValidationFailed(f"未知角色：{', '.join(sorted(unknown))}")
+        raise ValidationFailed(_("未知角色：%(roles)s", roles=", ".join(sorted(unknown))))
     user = User(
         username=username,
         display_name=display_name,

@@ -14,6 +14,7 @@ from engine.domain.clock import LOCAL_TZ
 from engine.domain.vocabulary import CASE_STATUSES
 from engine.domain.vocabulary import TIERS
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.services import figures
 from engine.services.common import Actor
 from engine.services.common import paginate
@@ -82,7 +83,7 @@ def case_query(actor: Actor, filters: dict, dialect: str = "sqlite", now=None):
         # where the case stands now.
         dims = {k: f.pop(k) for k in FIGURE_DIMS if k in f}
         if "unit" in dims and not str(dims["unit"]).isdigit():
-            raise ValidationFailed("查询条件有误", {"unit": "应为单位编号"})
+            raise ValidationFailed(_("查询条件有误"), {"unit": _("应为单位编号")})
         period = figures.parse_period(str(f.pop("period", "")) or None, today=now.astimezone(LOCAL_TZ).date())
         behind = figures.drill_cases(period, str(f.pop("figure")), dims, str(f.pop("role", "lead")))
         query = query.where(Case.case_id.in_(behind))
@@ -122,7 +123,7 @@ def _int(value, field: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ValidationFailed("查询条件有误", {field: "应为数字"}) from None
+        raise ValidationFailed(_("查询条件有误"), {field: _("应为数字")}) from None
 
 
 def _unit_id(value):
@@ -136,7 +137,7 @@ def _local_day(value, field: str) -> dt.datetime:
     try:
         day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationFailed("查询条件有误", {field: "日期格式应为 YYYY-MM-DD"}) from None
+        raise ValidationFailed(_("查询条件有误"), {field: _("日期格式应为 YYYY-MM-DD")}) from None
     return dt.datetime.combine(day, dt.time(0), tzinfo=LOCAL_TZ)
 
 

@@ -14,6 +14,7 @@ from engine.domain.clock import LOCAL_TZ
 from engine.domain.vocabulary import ROLES
 from engine.errors import Conflict
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.services import flow
 from engine.services.access import can_act
 from engine.services.access import can_see_case
@@ -98,7 +99,8 @@ def _check_key(key) -> str:
     key = str(key).strip()
     if not 1 <= len(key) <= 200 or not key.isprintable():
         raise ValidationFailed(
-            "Idempotency-Key 应为 1 到 200 个可打印字符", {"Idempotency-Key": "应为 1 到 200 个可打印字符"}
+            _("Idempotency-Key 应为 1 到 200 个可打印字符"),
+            {"Idempotency-Key": _("应为 1 到 200 个可打印字符")},
         )
     return key
 
@@ -116,7 +118,7 @@ def _replay(eng, actor: Actor, key: str, digest: str) -> dict | None:
             return None
         if stored.request_hash != digest:
             raise Conflict(
-                "这个 Idempotency-Key 已用于另一份不同的诉求内容：重试请原样提交，新的诉求请使用新的键",
+                _("这个 Idempotency-Key 已用于另一份不同的诉求内容：重试请原样提交，新的诉求请使用新的键"),
                 idempotency_key=key,
             )
         case = session.get(Case, stored.case_id)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import PermissionDenied
+from engine.i18n import _
 from engine.storage.models import CaseEvent
 from engine.storage.models import Unit
 from engine.storage.models import User
@@ -36,7 +37,7 @@ class Actor:
 
 def require_role(actor: Actor, *roles: str) -> None:
     if not actor.has_role(*roles):
-        raise PermissionDenied("您没有权限执行此操作")
+        raise PermissionDenied(_("您没有权限执行此操作"))
 
 
 def record_event(

@@ -101,7 +101,7 @@ def library(eng, actor: Actor) -> dict:
                         "version_id": version.version_id,
                         "number": number,
                         "created_at": version.created_at,
-                        "created_by": people.get(version.created_by) or "系统",
+                        "created_by": people.get(version.created_by) or _("系统"),
                         "comment": version.comment or "",
                         "running_cases": running.get(version.version_id, 0),
                         "live": version.version_id == live,
@@ -152,7 +152,7 @@ def process_version(eng, actor: Actor, version_id: int) -> dict:
     with eng.db.read() as session:
         version = session.get(ProcessVersion, int(version_id))
         if version is None:
-            raise NotFound("找不到这个流程版本")
+            raise NotFound(_("找不到这个流程版本"))
         return {
             "version_id": version.version_id,
             "process_id": version.process_id,
@@ -175,7 +175,7 @@ def history(eng, actor: Actor, kind: str, key: str) -> list[dict]:
         return [
             {
                 "at": r.at,
-                "actor": r.actor_name or "系统",
+                "actor": r.actor_name or _("系统"),
                 "action": r.action,
                 "summary": r.summary,
                 "before": r.before_version,
@@ -232,7 +232,7 @@ def diff_versions(eng, actor: Actor, old_id: int, new_id: int) -> dict:
     """Elements added, removed and changed (with each changed attribute before → after) between two versions."""
     old, new = process_version(eng, actor, old_id), process_version(eng, actor, new_id)
     if old["process_id"] != new["process_id"]:
-        raise ValidationFailed("只能比较同一个流程的两个版本", {"": "两个版本属于不同的流程"})
+        raise ValidationFailed(_("只能比较同一个流程的两个版本"), {"": _("两个版本属于不同的流程")})
     before, after = _elements(old["xml"]), _elements(new["xml"])
     changed = []
     for element_id in sorted(before.keys() & after.keys()):
@@ -266,10 +266,10 @@ def _xml_text(xml) -> str:
             xml = xml.decode("utf-8")
         except UnicodeDecodeError:
             raise ValidationFailed(
-                "文件不是 UTF-8 编码的 BPMN（XML）", {"file": "请导出为 UTF-8 的 .bpmn 文件"}
+                _("文件不是 UTF-8 编码的 BPMN（XML）"), {"file": _("请导出为 UTF-8 的 .bpmn 文件")}
             ) from None
     if not isinstance(xml, str) or not xml.strip():
-        raise ValidationFailed("没有收到流程图内容", {"xml": "流程图内容为空"})
+        raise ValidationFailed(_("没有收到流程图内容"), {"xml": _("流程图内容为空")})
     return xml
 
 
@@ -280,7 +280,7 @@ def editor_source(eng, actor: Actor, process_id: str) -> dict:
         live = versions.active_version(session, "process", process_id)
         draft = session.get(DesignDraft, ("process", process_id))
         if live is None and draft is None:
-            raise NotFound(f"没有流程 {process_id}")
+            raise NotFound(_("没有流程 %(process)s", process=process_id))
         return {
             "process_id": process_id,
             "xml": draft.content if draft else live.bpmn_xml,
@@ -335,7 +335,7 @@ def deploy(eng, actor: Actor, xml, comment: str = "", expected_process: str | No
     xml = _xml_text(xml)
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
-        raise ValidationFailed("说明太长", {"comment": f"部署说明最多 {MAX_COMMENT} 字"})
+        raise ValidationFailed(_("说明太长"), {"comment": _("部署说明最多 %(limit)s 字", limit=MAX_COMMENT)})
     with eng.db.transaction() as session:
         result = _check(session, xml)
         if not result.ok:
@@ -343,8 +343,12 @@ def deploy(eng, actor: Actor, xml, comment: str = "", expected_process: str | No
         process_id = result.parsed.process_id
         if expected_process and process_id != expected_process:
             raise SpecError(
-                f"这张图的流程标识是“{process_id}”，不是正在编辑的“{expected_process}”；如要新建流程请用导入",
-                problems=[{"element_id": process_id, "message": "流程标识（process id）被改动了"}],
+                _(
+                    "这张图的流程标识是“%(process)s”，不是正在编辑的“%(expected)s”；如要新建流程请用导入",
+                    process=process_id,
+                    expected=expected_process,
+                ),
+                problems=[{"element_id": process_id, "message": _("流程标识（process id）被改动了")}],
             )
         before = versions.active_version_id(session, "process", process_id)
         version = deploy_process(session, eng, xml, comment=comment, actor=actor)
@@ -361,7 +365,9 @@ IMPORT_TARGETS = ("new", "draft")  # a new process (the default) / a draft of th
 
 def _import_text(filename: str, data) -> str:
     if not filename.lower().endswith((".bpmn", ".xml", ".bpmn20.xml")):
-        raise ValidationFailed("请上传 .bpmn 文件", {"file": f"“{filename}”不是 .bpmn 文件"})
+        raise ValidationFailed(
+            _("请上传 .bpmn 文件"), {"file": _("“%(name)s”不是 .bpmn 文件", name=filename)}
+        )
     return _xml_text(data)
 
 
@@ -509,20 +515,20 @@ def migration_check(eng, actor: Actor, case_id: int, version_id: int) -> dict:
 def _migration_plan(eng, session, case_id, version_id):
     case = session.get(Case, int(case_id))
     if case is None:
-        raise NotFound("找不到这件诉求")
+        raise NotFound(_("找不到这件诉求"))
     instance = session.scalars(
         select(WorkflowInstance).where(
             WorkflowInstance.case_id == case.case_id, WorkflowInstance.status == "running"
         )
     ).first()
     if instance is None:
-        raise Conflict("这件诉求没有在办理中的流程，无需迁移")
+        raise Conflict(_("这件诉求没有在办理中的流程，无需迁移"))
     target = session.get(ProcessVersion, int(version_id))
     current = session.get(ProcessVersion, instance.version_id)
     if target is None or target.process_id != current.process_id:
-        raise NotFound("找不到这个流程的这个版本")
+        raise NotFound(_("找不到这个流程的这个版本"))
     if target.version_id == instance.version_id:
-        raise Conflict("这件诉求已经在这个版本上")
+        raise Conflict(_("这件诉求已经在这个版本上"))
     workflow, parsed, _engine = flow.load(eng, session, instance, case)
     new_parsed = flow.parsed_version(eng, session, target.version_id)
     new_specs = new_parsed.spec.task_specs
@@ -535,20 +541,36 @@ def _migration_plan(eng, session, case_id, version_id):
         label = getattr(spec, "bpmn_name", None) or spec.name
         if task.state & ACTIVE:
             if new_spec is None:
-                reasons.append(f"当前环节“{label}”（{spec.name}）在新版本中不存在")
+                reasons.append(
+                    _("当前环节“%(label)s”（%(task)s）在新版本中不存在", label=label, task=spec.name)
+                )
             elif type(new_spec) is not type(spec):
-                reasons.append(f"当前环节“{label}”在新版本中换成了另一种元素（{type(new_spec).__name__}）")
+                reasons.append(
+                    _(
+                        "当前环节“%(label)s”在新版本中换成了另一种元素（%(type)s）",
+                        label=label,
+                        type=type(new_spec).__name__,
+                    )
+                )
             elif spec.name in parsed.human_tasks and spec.name in new_parsed.human_tasks:
                 old_human, new_human = parsed.human_tasks[spec.name], new_parsed.human_tasks[spec.name]
                 if old_human.role != new_human.role:
-                    reasons.append(f"当前环节“{label}”在新版本中换了办理角色，已分派的待办会错位")
+                    reasons.append(
+                        _("当前环节“%(label)s”在新版本中换了办理角色，已分派的待办会错位", label=label)
+                    )
         elif task.state & (TaskState.COMPLETED | TaskState.CANCELLED) and new_spec is None:
-            reasons.append(f"已走过的环节“{label}”（{spec.name}）在新版本中被删除，引擎无法恢复这段历史")
+            reasons.append(
+                _(
+                    "已走过的环节“%(label)s”（%(task)s）在新版本中被删除，引擎无法恢复这段历史",
+                    label=label,
+                    task=spec.name,
+                )
+            )
     if not reasons:
         try:
             runtime.loads(runtime.dumps(workflow), lambda _key: new_parsed, _engine)
         except Exception as exc:  # noqa: BLE001 - the engine's own check, reported as a reason
-            reasons.append(f"引擎无法在新版本上恢复这件诉求：{exc}")
+            reasons.append(_("引擎无法在新版本上恢复这件诉求：%(error)s", error=exc))
     return case, instance, workflow, sorted(set(reasons), key=reasons.index)
 
 
@@ -558,7 +580,7 @@ def migrate_case(eng, actor: Actor, case_id: int, version_id: int) -> dict:
     with eng.db.transaction() as session:
         case, instance, workflow, reasons = _migration_plan(eng, session, case_id, version_id)
         if reasons:
-            raise Conflict("不能迁移：" + "；".join(reasons), reasons=reasons)
+            raise Conflict(_("不能迁移：%(reasons)s", reasons="；".join(reasons)), reasons=reasons)
         old_version = instance.version_id
         new_parsed = flow.parsed_version(eng, session, int(version_id))
         engine = flow.script_engine(eng, session, case)
@@ -600,7 +622,7 @@ def case_diagram(eng, actor: Actor, case_id: int) -> dict:
     with eng.db.read() as session:
         case = session.get(Case, int(case_id))
         if case is None:
-            raise NotFound("找不到这件诉求")
+            raise NotFound(_("找不到这件诉求"))
         can_see_case(session, actor, case, raise_error=True)
         instance = session.scalars(
             select(WorkflowInstance)
@@ -609,7 +631,7 @@ def case_diagram(eng, actor: Actor, case_id: int) -> dict:
             .limit(1)
         ).first()
         if instance is None:
-            raise NotFound("这件诉求还没有流程")
+            raise NotFound(_("这件诉求还没有流程"))
         version = session.get(ProcessVersion, instance.version_id)
         workflow, parsed, _engine = flow.load(eng, session, instance, case)
         completed, current = set(), set()
@@ -639,7 +661,7 @@ def case_diagram(eng, actor: Actor, case_id: int) -> dict:
         by_element: dict[str, list] = {}
         for event in events:
             by_element.setdefault(event.task_name, []).append(
-                {"at": event.at, "title": event.title, "actor": event.actor_name or "系统"}
+                {"at": event.at, "title": event.title, "actor": event.actor_name or _("系统")}
             )
         return {
             "case_id": case.case_id,

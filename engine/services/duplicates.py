@@ -15,6 +15,8 @@ from sqlalchemy import select
 from engine.domain.vocabulary import CASE_STATUSES
 from engine.errors import NotFound
 from engine.errors import ValidationFailed
+from engine.i18n import _
+from engine.i18n import reader_language
 from engine.services.access import can_see_case
 from engine.services.common import Actor
 from engine.services.common import record_event
@@ -58,13 +60,14 @@ def find_duplicates(
         return []
     now = eng.now()
     found: dict[int, dict] = {}
+    same_enterprise: set[int] = set()  # ranked first among equals
     with eng.db.read() as session:
         enterprise_ids = set()
         if enterprise_id not in (None, ""):
             try:
                 enterprise_ids.add(int(enterprise_id))
             except (TypeError, ValueError):
-                raise ValidationFailed("企业编号有误", {"enterprise_id": "应为数字"}) from None
+                raise ValidationFailed(_("企业编号有误"), {"enterprise_id": _("应为数字")}) from None
         code = normalise_credit_code(credit_code)
         if code:
             enterprise_ids.update(
@@ -85,6 +88,7 @@ def find_duplicates(
         rows = session.scalars(
             select(Case).where(or_(*conditions)).order_by(Case.created_at.desc()).limit(500)
         )
+        name = 1 if reader_language() == "en" else 0  # CASE_STATUSES: code -> (Chinese, English)
         for case in rows:
             if not can_see_case(session, actor, case):
                 continue
@@ -92,26 +96,30 @@ def find_duplicates(
             same = case.enterprise_id in enterprise_ids
             open_case = case.status != "closed"
             if same and (score >= SAME_ENTERPRISE_MIN or open_case):
-                reasons = ["同一企业"] + (["仍在办理"] if open_case else ["已销号"])
+                reasons = [_("同一企业"), _("仍在办理") if open_case else _("已销号")]
             elif not same and score >= OTHER_ENTERPRISE_MIN:
-                reasons = ["同类问题，内容相近"]
+                reasons = [_("同类问题，内容相近")]
             else:
                 continue
             if score >= 0.25:
-                reasons.append(f"内容相似度 {score:.0%}")
+                reasons.append(_("内容相似度 %(score)s", score=f"{score:.0%}"))
             found[case.case_id] = {
                 "case_id": case.case_id,
                 "case_no": case.case_no,
                 "title": case.title,
                 "enterprise_name": case.enterprise_name,
                 "status": case.status,
-                "status_label": CASE_STATUSES.get(case.status, (case.status, ""))[0],
+                "status_label": CASE_STATUSES.get(case.status, (case.status, case.status))[name],
                 "created_at": case.created_at,
                 "score": round(score, 3),
                 "reasons": reasons,
             }
+            if same:
+                same_enterprise.add(case.case_id)
     ranked = sorted(
-        found.values(), key=lambda d: d["score"] + (0.2 if "同一企业" in d["reasons"] else 0), reverse=True
+        found.values(),
+        key=lambda d: d["score"] + (0.2 if d["case_id"] in same_enterprise else 0),
+        reverse=True,
     )
     return ranked[:LIMIT]
 
@@ -121,13 +129,13 @@ def link_report(eng, actor: Actor, case_id: int, channel: str, text: str) -> dic
     require_role(actor, "registrar", "dispatcher")
     text = (text or "").strip()
     if not text:
-        raise ValidationFailed("请写明这次反映的内容", {"description": "请填写问题描述"})
+        raise ValidationFailed(_("请写明这次反映的内容"), {"description": _("请填写问题描述")})
     if len(text) > 2000:
-        raise ValidationFailed("内容太长", {"description": "最多 2000 字"})
+        raise ValidationFailed(_("内容太长"), {"description": _("最多 %(limit)s 字", limit=2000)})
     with eng.db.transaction() as session:
         case = session.get(Case, int(case_id))
         if case is None:
-            raise NotFound("找不到这件诉求")
+            raise NotFound(_("找不到这件诉求"))
         can_see_case(session, actor, case, raise_error=True)
         record_event(
             session,

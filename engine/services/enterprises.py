@@ -13,6 +13,7 @@ from stdnum.cn import uscc
 from engine.domain.vocabulary import FIELDS
 from engine.errors import NotFound
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.services.case_list import search_cases
 from engine.services.common import Actor
 from engine.services.common import paginate
@@ -35,28 +36,30 @@ def validate_enterprise(data: dict, *, prefix: str = "") -> dict:
     """
     unknown = set(data) - set(ENTERPRISE_FIELDS)
     if unknown:
-        raise ValidationFailed("有不认识的字段", {prefix + k: f"字段 {k} 不在企业信息中" for k in unknown})
+        raise ValidationFailed(
+            _("有不认识的字段"), {prefix + k: _("字段 %(name)s 不在企业信息中", name=k) for k in unknown}
+        )
     errors: dict[str, str] = {}
     clean = {k: (str(data.get(k)).strip() if data.get(k) is not None else "") for k in ENTERPRISE_FIELDS}
     if not clean["name"]:
-        errors["name"] = "请填写企业名称"
+        errors["name"] = _("请填写企业名称")
     for key, limit in _LIMITS.items():
         if len(clean[key]) > limit:
-            errors[key] = f"最多 {limit} 个字"
+            errors[key] = _("最多 %(limit)s 个字", limit=limit)
     code = normalise_credit_code(clean["credit_code"])
     if not code:
-        errors["credit_code"] = "请填写统一社会信用代码（18 位）"
+        errors["credit_code"] = _("请填写统一社会信用代码（18 位）")
     elif len(code) != 18:
-        errors["credit_code"] = f"统一社会信用代码应为 18 位，现在是 {len(code)} 位"
+        errors["credit_code"] = _("统一社会信用代码应为 18 位，现在是 %(length)s 位", length=len(code))
     elif not uscc.is_valid(code):
-        errors["credit_code"] = "统一社会信用代码校验不通过，请核对（注意不含 I、O、Z、S、V）"
+        errors["credit_code"] = _("统一社会信用代码校验不通过，请核对（注意不含 I、O、Z、S、V）")
     clean["credit_code"] = code
     if clean["field"] and clean["field"] not in FIELDS:
-        errors["field"] = f"领域应为：{'、'.join(FIELDS)}"
+        errors["field"] = _("领域应为：%(fields)s", fields="、".join(FIELDS))
     if clean["contact_phone"] and not _PHONE.match(clean["contact_phone"]):
-        errors["contact_phone"] = "电话号码格式不对"
+        errors["contact_phone"] = _("电话号码格式不对")
     if errors:
-        raise ValidationFailed("企业信息有误，请按提示修改", {prefix + k: v for k, v in errors.items()})
+        raise ValidationFailed(_("企业信息有误，请按提示修改"), {prefix + k: v for k, v in errors.items()})
     return {k: (v or None) for k, v in clean.items()}
 
 
@@ -75,8 +78,12 @@ def add_enterprise(session: Session, eng, actor: Actor, data: dict, *, prefix: s
     ).first()
     if existing is not None:
         raise ValidationFailed(
-            "该信用代码的企业已存在",
-            {prefix + "credit_code": f"已有企业“{existing.name}”使用此信用代码，请直接选择该企业"},
+            _("该信用代码的企业已存在"),
+            {
+                prefix + "credit_code": _(
+                    "已有企业“%(name)s”使用此信用代码，请直接选择该企业", name=existing.name
+                )
+            },
             enterprise_id=existing.enterprise_id,
         )
     enterprise = Enterprise(**clean, created_at=eng.now(), created_by=actor.user_id)
@@ -141,7 +148,7 @@ def get_enterprise(eng, actor: Actor, enterprise_id: int) -> dict:
     with eng.db.read() as session:
         enterprise = session.get(Enterprise, enterprise_id)
         if enterprise is None:
-            raise NotFound("企业不存在")
+            raise NotFound(_("企业不存在"))
         result = enterprise_dict(enterprise)
     cases = search_cases(eng, actor, {"enterprise_id": enterprise_id}, page=1, per_page=200)
     result["cases"] = cases["items"]

@@ -27,6 +27,8 @@ from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
+from engine.i18n import _
+from engine.i18n import reader_language
 from engine.rules.contracts import BOARDS
 from engine.services import figures
 from engine.services import flow
@@ -96,8 +98,13 @@ def quarter_figures(session: Session, code: str) -> list[dict]:
 def _quarter(code: str) -> figures.Period:
     period = figures.parse_period(str(code))
     if not period.code.count("-Q"):
-        raise ValidationFailed("考评期间应为季度，如 2026-Q3", {"quarter": "应为季度，如 2026-Q3"})
+        raise ValidationFailed(_("考评期间应为季度，如 2026-Q3"), {"quarter": _("应为季度，如 2026-Q3")})
     return period
+
+
+def _quarter_name(period: figures.Period) -> str:
+    """The quarter as a message names it: its Chinese label, or its code (2026-Q3) for an English reader."""
+    return period.code if reader_language() == "en" else period.label
 
 
 class EvaluationApi(ScriptApi):
@@ -165,7 +172,7 @@ def ensure_scheduled(eng) -> str | None:
 def _start(eng, session: Session, period: figures.Period, due: dt.datetime, actor) -> EvaluationBoard:
     version = versions.active_version(session, "process", PROCESS_ID)
     if version is None:
-        raise NotFound("季度考评流程尚未部署，请管理员先初始化系统（jienan init）")
+        raise NotFound(_("季度考评流程尚未部署，请管理员先初始化系统（jienan init）"))
     parsed = flow.parsed_version(eng, session, version.version_id)
     engine = _engine(eng, session)
     data = {"quarter": period.code, "quarter_label": period.label, "evaluation_due": _iso(due)}
@@ -188,18 +195,23 @@ def start_now(eng, actor: Actor, quarter: str) -> dict:
     :raises ValidationFailed: not a quarter, or it has not ended. :raises Conflict: already under way.
     """
     if not actor.has_role(*MANAGERS):
-        raise PermissionDenied("只有活动办可以开始季度考评")
+        raise PermissionDenied(_("只有活动办可以开始季度考评"))
     period = _quarter(quarter)
     if period.end >= figures.local_day(eng.now()):
         raise ValidationFailed(
-            f"{period.label}尚未结束，不能考评；季度结束后的第一个工作日系统会自动开始",
-            {"quarter": "该季度尚未结束"},
+            _(
+                "%(quarter)s尚未结束，不能考评；季度结束后的第一个工作日系统会自动开始",
+                quarter=_quarter_name(period),
+            ),
+            {"quarter": _("该季度尚未结束")},
         )
     with eng.db.transaction() as session:
         board = session.get(EvaluationBoard, period.code, with_for_update=True)
         if board is not None:
             if board.status != "scheduled":
-                raise Conflict(f"{period.label}的考评已经开始，请在考评页面查看")
+                raise Conflict(
+                    _("%(quarter)s的考评已经开始，请在考评页面查看", quarter=_quarter_name(period))
+                )
             old = session.get(WorkflowInstance, board.instance_id)
             session.execute(delete(HumanTask).where(HumanTask.instance_id == old.instance_id))
             board.instance_id = None
@@ -275,12 +287,14 @@ def settle(
 
 def _publish(eng, session, board: EvaluationBoard, args: dict, actor) -> None:
     if board.snapshot is not None:
-        raise Conflict(f"{board.quarter} 的榜单已经发布，不能再次发布")
+        raise Conflict(_("%(quarter)s 的榜单已经发布，不能再次发布", quarter=board.quarter))
     period = _quarter(board.quarter)
     ranked = [dict(row) for row in args.get("ranked") or []]
     for row in ranked:
         if row.get("board") not in BOARDS:
-            raise ValidationFailed(f"单位“{row.get('unit')}”的榜单“{row.get('board')}”无法识别")
+            raise ValidationFailed(
+                _("单位“%(unit)s”的榜单“%(board)s”无法识别", unit=row.get("unit"), board=row.get("board"))
+            )
     ranked.sort(key=lambda row: (list(BOARDS).index(row["board"]), -(row.get("score") or 0)))
     total = figures.figures(session, period)["total"]
     board.snapshot = {
@@ -370,7 +384,7 @@ def complete(
     """Complete an evaluation task (review, interview) in the caller's transaction. Its forms take no files."""
     instance = session.get(WorkflowInstance, task.instance_id, with_for_update=True)
     if lock_version is not None and int(lock_version) != instance.lock_version:
-        raise Conflict("页面已过期：其他人刚刚处理了这项考评任务，请刷新后再提交")
+        raise Conflict(_("页面已过期：其他人刚刚处理了这项考评任务，请刷新后再提交"))
     board = session.scalars(
         select(EvaluationBoard).where(EvaluationBoard.instance_id == instance.instance_id)
     ).one()
@@ -435,10 +449,10 @@ def board(eng, actor: Actor, quarter: str) -> dict:
     with eng.db.read() as session:
         row = session.get(EvaluationBoard, period.code)
         if row is None:
-            raise NotFound(f"{period.label}还没有考评")
+            raise NotFound(_("%(quarter)s还没有考评", quarter=_quarter_name(period)))
         published = row.snapshot is not None
         if not published and not actor.has_role(*DRAFT_READERS):
-            raise PermissionDenied(f"{period.label}的考评结果尚未发布")
+            raise PermissionDenied(_("%(quarter)s的考评结果尚未发布", quarter=_quarter_name(period)))
         events = session.scalars(
             select(EvaluationEvent)
             .where(EvaluationEvent.quarter == period.code)

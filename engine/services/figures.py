@@ -34,6 +34,7 @@ from engine.domain.vocabulary import FIELDS
 from engine.domain.vocabulary import TIERS
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.storage.models import Case
 from engine.storage.models import CaseUnit
 from engine.storage.models import FigureDaily
@@ -361,14 +362,16 @@ def parse_period(
             end = dt.date.fromisoformat(str(date_to)) if date_to else None
         except ValueError:
             raise ValidationFailed(
-                "日期格式应为 YYYY-MM-DD", {"date_from": "日期格式应为 YYYY-MM-DD"}
+                _("日期格式应为 YYYY-MM-DD"), {"date_from": _("日期格式应为 YYYY-MM-DD")}
             ) from None
         end = end or today or start
         start = start or dt.date(end.year, 1, 1)
         if start > end:
-            raise ValidationFailed("开始日期不能晚于结束日期", {"date_from": "开始日期不能晚于结束日期"})
+            raise ValidationFailed(
+                _("开始日期不能晚于结束日期"), {"date_from": _("开始日期不能晚于结束日期")}
+            )
         if (end - start).days > 366 * 10:
-            raise ValidationFailed("统计区间最长十年", {"date_from": "统计区间最长十年"})
+            raise ValidationFailed(_("统计区间最长十年"), {"date_from": _("统计区间最长十年")})
         return Period(start, end, f"{start.isoformat()} 至 {end.isoformat()}", f"{start}~{end}")
     if code and "~" in str(code):
         start, _sep, end = str(code).partition("~")
@@ -389,8 +392,8 @@ def parse_period(
             end = dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
             return Period(start, end, f"{year}年{month}月", f"{year}-{month:02d}")
     raise ValidationFailed(
-        "统计期间应写作 2026、2026-Q3 或 2026-07，或填写起止日期",
-        {"period": "应写作 2026、2026-Q3 或 2026-07"},
+        _("统计期间应写作 2026、2026-Q3 或 2026-07，或填写起止日期"),
+        {"period": _("应写作 2026、2026-Q3 或 2026-07")},
     )
 
 
@@ -420,12 +423,14 @@ def _clean_filters(filters: dict | None) -> dict:
     allowed = {"field": FIELDS, "category": CATEGORIES, "channel": CHANNELS, "tier": list(TIERS)}
     for key, values in allowed.items():
         if key in f and f[key] not in values:
-            raise ValidationFailed("筛选条件有误", {key: f"应为 {'、'.join(values)} 之一"})
+            raise ValidationFailed(
+                _("筛选条件有误"), {key: _("应为 %(values)s 之一", values="、".join(values))}
+            )
     if "unit" in f:
         try:
             f["unit"] = int(f["unit"])
         except ValueError:
-            raise ValidationFailed("筛选条件有误", {"unit": "应为单位编号"}) from None
+            raise ValidationFailed(_("筛选条件有误"), {"unit": _("应为单位编号")}) from None
     return f
 
 
@@ -449,9 +454,11 @@ def figures(
     Returns {"total": row, "rows": [row + key], "period", "filters", "role"}.
     """
     if group is not None and group not in GROUPS:
-        raise ValidationFailed("分组方式有误", {"group": f"应为 {'、'.join(GROUPS)} 之一"})
+        raise ValidationFailed(
+            _("分组方式有误"), {"group": _("应为 %(values)s 之一", values="、".join(GROUPS))}
+        )
     if role not in ROLES:
-        raise ValidationFailed("单位角色有误", {"role": "应为 lead（牵头）或 co（协办）"})
+        raise ValidationFailed(_("单位角色有误"), {"role": _("应为 lead（牵头）或 co（协办）")})
     f = _clean_filters(filters)
     rows = []
     if group is not None:
@@ -630,7 +637,9 @@ def live(session: Session, now: dt.datetime, unit_id: int | None = None) -> dict
 def drill_cases(period: Period, measure: str, filters: dict | None = None, role: str = "lead"):
     """The case ids behind one figure (a subquery for the case list): e.g. a unit's closed cases in a quarter."""
     if measure not in MEASURES:
-        raise ValidationFailed("统计项有误", {"figure": f"应为 {'、'.join(MEASURES)} 之一"})
+        raise ValidationFailed(
+            _("统计项有误"), {"figure": _("应为 %(values)s 之一", values="、".join(MEASURES))}
+        )
     f = _clean_filters(filters)
     party = _party_for(None, f)
     query = _fact_query(period, f, role, party).where(FigureFact.measure == measure, FigureFact.amount > 0)
@@ -677,11 +686,11 @@ def require_viewer(actor) -> None:
 def _scope(actor, filters: dict | None) -> dict:
     """Who sees which figures: the programme office and leaders all of them, a unit's handler its own unit's."""
     if not actor.has_role(*VIEWERS):
-        raise PermissionDenied("您没有权限查看统计数据")
+        raise PermissionDenied(_("您没有权限查看统计数据"))
     f = dict(filters or {})
     if not actor.sees_all_cases:
         if actor.unit_id is None:
-            raise PermissionDenied("您没有所属单位，无法查看统计数据")
+            raise PermissionDenied(_("您没有所属单位，无法查看统计数据"))
         f["unit"] = actor.unit_id
     return f
 

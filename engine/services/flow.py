@@ -19,6 +19,7 @@ from engine.domain.vocabulary import CASE_STATUSES
 from engine.errors import JienanError
 from engine.errors import NotFound
 from engine.errors import SpecError
+from engine.i18n import _
 from engine.rules import store as rulestore
 from engine.services import figures
 from engine.services import notifications
@@ -55,7 +56,9 @@ def latest_version(session: Session, process_id: str = MAIN_PROCESS) -> ProcessV
     """The live version of the process: what new cases (and new rounds) start on."""
     version = versions.active_version(session, "process", process_id)
     if version is None:
-        raise NotFound(f"流程 {process_id} 尚未部署，请管理员先初始化系统（jienan init）")
+        raise NotFound(
+            _("流程 %(process)s 尚未部署，请管理员先初始化系统（jienan init）", process=process_id)
+        )
     return version
 
 
@@ -176,9 +179,11 @@ def _run(eng, step):
     except SpiffWorkflowException as exc:
         cause = exc.__cause__ or exc.__context__ or getattr(exc, "exception", None)
         if isinstance(cause, JienanError):
-            raise WorkflowFailed(f"流程无法继续：{cause.message}") from None
+            raise WorkflowFailed(_("流程无法继续：%(problem)s", problem=cause.message)) from None
         where = getattr(getattr(exc, "task_spec", None), "bpmn_name", None) or ""
-        raise WorkflowFailed(f"流程在“{where}”处无法继续：{exc}") from None
+        raise WorkflowFailed(
+            _("流程在“%(where)s”处无法继续：%(problem)s", where=where, problem=exc)
+        ) from None
 
 
 def run_engine(eng, workflow) -> list:
@@ -460,7 +465,7 @@ def _project(
     for task in ready:
         spec = parsed.human_tasks.get(task.task_spec.name)
         if spec is None:
-            raise SpecError(f"任务 {task.task_spec.name} 不是人工任务")
+            raise SpecError(_("任务 %(task)s 不是人工任务", task=task.task_spec.name))
         role = spec.role or "dispatcher"
         unit_id = case.lead_unit_id if role == "handler" else None
         assignee = {"registrar": case.registrar_id, "leader": case.responsible_leader_id}.get(role)

@@ -14,6 +14,7 @@ from engine.forms.schema import FORMS_DIR
 from engine.forms.schema import FormSpec
 from engine.forms.schema import form_from_schema
 from engine.forms.schema import load_form
+from engine.i18n import _
 from engine.services.common import Actor
 from engine.services.common import require_role
 from engine.services.common import user_names
@@ -81,7 +82,7 @@ def form_source(eng, actor: Actor, key: str) -> dict:
                 {
                     "version_id": r.form_version_id,
                     "created_at": r.created_at,
-                    "created_by": people.get(r.created_by) or "系统",
+                    "created_by": people.get(r.created_by) or _("系统"),
                     "comment": r.comment or "",
                     "live": pointer is not None and pointer.version_id == r.form_version_id,
                 }
@@ -96,18 +97,26 @@ def parse_schema(key: str, text: str) -> FormSpec:
     :raises SpecError: not JSON (with line and column), wrong $id, or form definition problems (each listed).
     """
     if not isinstance(text, str) or not text.strip():
-        raise SpecError("表单定义为空", problems=[{"message": "请填写表单的 JSON Schema"}])
+        raise SpecError(_("表单定义为空"), problems=[{"message": _("请填写表单的 JSON Schema")}])
     if len(text) > MAX_SCHEMA:
-        raise SpecError("表单定义过大", problems=[{"message": f"表单定义不能超过 {MAX_SCHEMA // 1000} KB"}])
+        raise SpecError(
+            _("表单定义过大"),
+            problems=[{"message": _("表单定义不能超过 %(limit)s KB", limit=MAX_SCHEMA // 1000)}],
+        )
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as exc:
-        message = f"不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，{exc.msg}"
+        message = _(
+            "不是有效的 JSON：第 %(line)s 行第 %(column)s 列，%(error)s",
+            line=exc.lineno,
+            column=exc.colno,
+            error=exc.msg,
+        )
         raise SpecError(message, problems=[{"message": message, "line": exc.lineno}]) from None
     if not isinstance(schema, dict):
-        raise SpecError("表单定义应为 JSON 对象", problems=[{"message": "最外层应为 { … }"}])
+        raise SpecError(_("表单定义应为 JSON 对象"), problems=[{"message": _("最外层应为 { … }")}])
     if schema.get("$id") != key:
-        message = f"$id 应为 “{key}”（表单标识不能修改）"
+        message = _("$id 应为 “%(form)s”（表单标识不能修改）", form=key)
         raise SpecError(message, problems=[{"message": message}])
     return form_from_schema(schema)
 
@@ -116,11 +125,11 @@ def save(eng, actor: Actor, key: str, text: str, comment: str = "") -> dict:
     """Validate and save a new version of the form, live at once. Identical content saves nothing new."""
     require_role(actor, *DESIGNERS)
     if not isinstance(key, str) or not FORM_KEY_RE.match(key):
-        raise NotFound("没有这个表单")
+        raise NotFound(_("没有这个表单"))
     spec = parse_schema(key, text)
     comment = (comment or "").strip()
     if len(comment) > 500:
-        raise ValidationFailed("说明太长", {"comment": "说明最多 500 字"})
+        raise ValidationFailed(_("说明太长"), {"comment": _("说明最多 %(limit)s 字", limit=500)})
     normalized = json.dumps(spec.schema, ensure_ascii=False, indent=2, sort_keys=False)
     digest = content_hash(normalized)
     with eng.db.transaction() as session:
@@ -172,7 +181,7 @@ def rollback(eng, actor: Actor, key: str, version_id: int) -> dict:
     with eng.db.transaction() as session:
         row = session.get(FormVersion, int(version_id))
         if row is None or row.form_key != key:
-            raise NotFound("找不到这个表单版本")
+            raise NotFound(_("找不到这个表单版本"))
         pointer = session.get(ActiveVersion, ("form", key))
         before = pointer.version_id if pointer else None
         versions.activate(session, eng, "form", key, row.form_version_id, actor.user_id)

@@ -19,6 +19,7 @@ from engine.domain.vocabulary import CHANNELS
 from engine.domain.vocabulary import FIELDS
 from engine.domain.vocabulary import URGENCIES
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.services import cases as case_service
 from engine.services.common import Actor
 from engine.services.common import require_role
@@ -87,14 +88,18 @@ def template() -> bytes:
 def _read_rows(data: bytes) -> list[tuple[int, dict]]:
     """(spreadsheet row number, {heading: text}) of the non-empty rows. :raises ValidationFailed: bad file."""
     if len(data) > MAX_BYTES:
-        raise ValidationFailed("文件过大", {"file": f"文件不能超过 {MAX_BYTES // 1024 // 1024} MB"})
+        raise ValidationFailed(
+            _("文件过大"), {"file": _("文件不能超过 %(limit)s MB", limit=MAX_BYTES // 1024 // 1024)}
+        )
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ValidationFailed("不是 Excel 文件", {"file": "请上传 .xlsx 格式的走访调查表（可先下载模板）"})
+        raise ValidationFailed(
+            _("不是 Excel 文件"), {"file": _("请上传 .xlsx 格式的走访调查表（可先下载模板）")}
+        )
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # noqa: BLE001 - any failure to open is the user's file, reported as such
         raise ValidationFailed(
-            "无法读取这个文件", {"file": "文件已损坏或不是 .xlsx，请用模板重新填写"}
+            _("无法读取这个文件"), {"file": _("文件已损坏或不是 .xlsx，请用模板重新填写")}
         ) from None
     try:
         sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
@@ -104,7 +109,8 @@ def _read_rows(data: bytes) -> list[tuple[int, dict]]:
         missing = [h for h, _f, required in COLUMNS if required and h not in headings]
         if missing:
             raise ValidationFailed(
-                "缺少必需的列", {"file": "缺少列：" + "、".join(missing) + "（请使用系统提供的模板）"}
+                _("缺少必需的列"),
+                {"file": _("缺少列：%(columns)s（请使用系统提供的模板）", columns="、".join(missing))},
             )
         positions = {h: headings.index(h) for h, _f, _r in COLUMNS if h in headings}
         result = []
@@ -116,7 +122,8 @@ def _read_rows(data: bytes) -> list[tuple[int, dict]]:
                 continue
             if len(result) >= MAX_ROWS:
                 raise ValidationFailed(
-                    "行数过多", {"file": f"一次最多导入 {MAX_ROWS} 行，请拆成多个文件分批导入"}
+                    _("行数过多"),
+                    {"file": _("一次最多导入 %(limit)s 行，请拆成多个文件分批导入", limit=MAX_ROWS)},
                 )
             result.append((number, values, formulas))
         return result
@@ -146,12 +153,14 @@ def check_rows(eng, actor: Actor, data: bytes) -> dict:
         )
     good, errors = [], []
     for (number, values, formulas), code in zip(rows, codes, strict=True):
-        problems = [(h, "请填写数值或文字，不要使用公式") for h in formulas]
+        problems = [(h, _("请填写数值或文字，不要使用公式")) for h in formulas]
         enterprise_id = known.get(code)
         if not code:
-            problems.append(("统一社会信用代码", "必填"))
+            problems.append(("统一社会信用代码", _("必填")))
         elif enterprise_id is None:
-            problems.append(("统一社会信用代码", f"企业档案中没有信用代码为 {code} 的企业，请先登记企业"))
+            problems.append(
+                ("统一社会信用代码", _("企业档案中没有信用代码为 %(code)s 的企业，请先登记企业", code=code))
+            )
         raw = {field: _text(values.get(h, "")) for h, field, _r in COLUMNS if field}
         raw = {k: v for k, v in raw.items() if v != ""}
         raw["enterprise_id"] = enterprise_id or 0
@@ -175,10 +184,10 @@ def import_rows(eng, actor: Actor, data: bytes, *, batch: str = "", all_or_nothi
     require_role(actor, "registrar", "dispatcher")
     batch = (batch or "").strip()
     if len(batch) > 100:
-        raise ValidationFailed("批次名称太长", {"batch": "最多 100 个字"})
+        raise ValidationFailed(_("批次名称太长"), {"batch": _("最多 %(limit)s 个字", limit=100)})
     checked = check_rows(eng, actor, data)
     if not checked["rows"]:
-        raise ValidationFailed("表格中没有数据行", {"file": "表格中没有数据行"})
+        raise ValidationFailed(_("表格中没有数据行"), {"file": _("表格中没有数据行")})
     if checked["errors"] and all_or_nothing:
         return {"imported": 0, "cases": [], **{k: checked[k] for k in ("rows", "errors")}}
     form = eng.forms.get(case_service.REGISTER_FORM)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.services import flow
 from engine.services.attachments import link_form_attachments
 from engine.services.attachments import store_uploads
@@ -41,9 +42,10 @@ class Refused:
 
 
 def withdrawn_message(title: str) -> str:
-    return (
-        f"“{title}”任务已超过时限，流程已将其中止并转入下一环节，您的提交没有保存。"
-        "请刷新页面查看诉求的最新状态和办理记录"
+    return _(
+        "“%(title)s”任务已超过时限，流程已将其中止并转入下一环节，您的提交没有保存。"
+        "请刷新页面查看诉求的最新状态和办理记录",
+        title=title,
     )
 
 
@@ -55,8 +57,8 @@ def _check_extension_request(eng, case: Case, data: dict) -> None:
         and case.deadline_at <= eng.now()
     ):
         raise ValidationFailed(
-            "已超过办理期限，不能再申请延期",
-            {"handling_step": "已超过办理期限，不能再申请延期；请尽快办结并提交办理结果"},
+            _("已超过办理期限，不能再申请延期"),
+            {"handling_step": _("已超过办理期限，不能再申请延期；请尽快办结并提交办理结果")},
         )
 
 
@@ -69,7 +71,7 @@ def complete(eng, session: Session, stager, actor, task: HumanTask, raw, uploads
     # Row lock (PostgreSQL): a concurrent submit of the same case waits here, then finds the task gone (409).
     instance = session.get(WorkflowInstance, task.instance_id, with_for_update=True)
     if lock_version is not None and int(lock_version) != instance.lock_version:
-        raise Conflict("页面已过期：其他人刚刚处理了这件诉求，请刷新后再提交")
+        raise Conflict(_("页面已过期：其他人刚刚处理了这件诉求，请刷新后再提交"))
     case = session.get(Case, task.case_id)
     workflow, parsed, engine = flow.load(eng, session, instance, case)
     # Timers due since the last save fire before the user acts; an interrupting one may withdraw this very task.

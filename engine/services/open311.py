@@ -15,6 +15,7 @@ from engine.domain.vocabulary import CATEGORIES
 from engine.domain.vocabulary import FIELDS
 from engine.errors import NotFound
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.services import cases as case_service
 from engine.services.common import Actor
 from engine.services.enterprises import normalise_credit_code
@@ -88,7 +89,9 @@ def service_definition(code: str) -> dict:
 def category(code: str) -> str:
     """The category a service code stands for. :raises NotFound: unknown code (the valid ones named)."""
     if code not in SERVICE_CODES:
-        raise NotFound(f"未知的 service_code：{code}（可用：{'、'.join(SERVICE_CODES)}）")
+        raise NotFound(
+            _("未知的 service_code：%(code)s（可用：%(codes)s）", code=code, codes="、".join(SERVICE_CODES))
+        )
     return SERVICE_CODES[code]
 
 
@@ -98,11 +101,11 @@ def submit_request(eng, actor: Actor, values: Mapping) -> dict:
     problem = category((values.get("service_code") or "").strip())
     description = (values.get("description") or "").strip()
     if not description:
-        raise ValidationFailed("description 不能为空：请描述企业遇到的困难")
+        raise ValidationFailed(_("description 不能为空：请描述企业遇到的困难"))
     attribute = {key: (values.get(f"attribute[{key}]") or "").strip() for key, _label, _req in ATTRIBUTES}
     missing = [f"attribute[{key}]" for key, _label, required in ATTRIBUTES if required and not attribute[key]]
     if missing:
-        raise ValidationFailed("缺少必填属性：" + "、".join(missing))
+        raise ValidationFailed(_("缺少必填属性：%(attributes)s", attributes="、".join(missing)))
     contact = " ".join(v for v in (values.get("last_name"), values.get("first_name")) if v) or None
     data = {
         "channel": CHANNEL,
@@ -165,7 +168,7 @@ def list_requests(eng, actor: Actor, args: Mapping) -> list[dict]:
     elif status == "closed":
         query = query.where(Case.status == "closed")
     elif status:
-        raise ValidationFailed("status 只能是 open 或 closed")
+        raise ValidationFailed(_("status 只能是 open 或 closed"))
     if args.get("start_date"):
         query = query.where(Case.created_at >= _datetime("start_date", args["start_date"]))
     if args.get("end_date"):
@@ -181,7 +184,7 @@ def get_request(eng, actor: Actor, request_id: str) -> dict:
             select(Case).where(Case.case_no == request_id, Case.registrar_id == actor.user_id)
         ).first()
         if case is None:
-            raise NotFound(f"没有编号为 {request_id} 的诉求")
+            raise NotFound(_("没有编号为 %(number)s 的诉求", number=request_id))
         return _as_request(case)
 
 
@@ -190,6 +193,6 @@ def _datetime(name: str, value: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationFailed(
-            f"{name} 应为 W3C 日期时间，例如 2026-03-10T09:00:00+08:00", {name: "格式不对"}
+            _("%(name)s 应为 W3C 日期时间，例如 2026-03-10T09:00:00+08:00", name=name), {name: _("格式不对")}
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)

@@ -16,6 +16,8 @@ from engine.domain.vocabulary import TIERS
 from engine.errors import NotFound
 from engine.errors import RateLimited
 from engine.errors import ValidationFailed
+from engine.i18n import _
+from engine.i18n import reader_language
 from engine.services import cases as case_service
 from engine.services import tasks as task_service
 from engine.services.common import Actor
@@ -33,15 +35,23 @@ PORTAL = Actor(user_id=None, username="portal", display_name="企业网上申报
 PER_HOUR = 5  # submissions per client address per hour
 ALL_PER_HOUR = 300  # all public submissions per hour (a flood from many addresses)
 LIMITS = {"title": 100, "description": 2000, "contact_name": 50, "contact_phone": 30}
-PUBLIC_MILESTONES = {
-    "registered": "已受理",
-    "dispatch": "已交办承办单位",
-    "sign_for": "承办单位已签收",
-    "handle": "承办单位已反馈办理结果",
-    "leader_coordinate": "市领导已协调",
-    "revisit": "已回访",
-    "close_out": "已办结销号",
-}
+# The steps the enterprise sees on its tracking page (the registration, then these completed tasks).
+PUBLIC_STEPS = ("dispatch", "sign_for", "handle", "leader_coordinate", "revisit", "close_out")
+
+
+def _milestone(step: str) -> str:
+    """What a step of the loop means to the enterprise, in the reader's language."""
+    return {
+        "registered": _("已受理"),
+        "dispatch": _("已交办承办单位"),
+        "sign_for": _("承办单位已签收"),
+        "handle": _("承办单位已反馈办理结果"),
+        "leader_coordinate": _("市领导已协调"),
+        "revisit": _("已回访"),
+        "close_out": _("已办结销号"),
+        "escalation": _("已提级协调"),
+        "reopened": _("根据回访意见重新办理"),
+    }[step]
 
 
 def _limit(session, eng, client: str) -> None:
@@ -57,7 +67,7 @@ def _limit(session, eng, client: str) -> None:
         .where(RateEvent.bucket == "public_submit", RateEvent.at >= since)
     )
     if mine >= PER_HOUR or everyone >= ALL_PER_HOUR:
-        raise RateLimited("提交太频繁，请一小时后再试；紧急问题请拨打 12345 热线")
+        raise RateLimited(_("提交太频繁，请一小时后再试；紧急问题请拨打 12345 热线"))
     session.execute(delete(RateEvent).where(RateEvent.bucket == "public_submit", RateEvent.at < since))
     session.add(RateEvent(bucket="public_submit", key=client[:100], at=eng.now()))
 
@@ -71,17 +81,17 @@ def submit(eng, data: dict, *, client: str) -> dict:
     errors = {}
     for key, limit in LIMITS.items():
         if len(clean[key]) > limit:
-            errors[key] = f"最多 {limit} 个字"
+            errors[key] = _("最多 %(limit)s 个字", limit=limit)
     for key, message in (
-        ("title", "请用一句话概括遇到的困难"),
-        ("description", "请描述具体困难和诉求"),
-        ("contact_name", "请留下联系人，方便回访"),
-        ("contact_phone", "请留下联系电话，方便回访"),
+        ("title", _("请用一句话概括遇到的困难")),
+        ("description", _("请描述具体困难和诉求")),
+        ("contact_name", _("请留下联系人，方便回访")),
+        ("contact_phone", _("请留下联系电话，方便回访")),
     ):
         if not clean[key]:
             errors[key] = message
     if clean["field"] not in FIELDS:
-        errors["field"] = "请选择所属领域"
+        errors["field"] = _("请选择所属领域")
     try:
         enterprise_fields = validate_enterprise(
             {"name": clean["name"], "credit_code": clean["credit_code"], "field": clean["field"]}
@@ -90,7 +100,7 @@ def submit(eng, data: dict, *, client: str) -> dict:
         errors.update(exc.errors)
         enterprise_fields = None
     if errors:
-        raise ValidationFailed("请按提示修改后再提交", errors)
+        raise ValidationFailed(_("请按提示修改后再提交"), errors)
     with eng.db.transaction() as session:
         _limit(session, eng, client)
     code = normalise_credit_code(enterprise_fields["credit_code"])
@@ -122,10 +132,10 @@ def submit(eng, data: dict, *, client: str) -> dict:
 
 def _case_for(session, token: str) -> Case:
     if not token or len(token) > 64:
-        raise NotFound("查询链接无效")
+        raise NotFound(_("查询链接无效"))
     case = session.scalars(select(Case).where(Case.tracking_token == token)).first()
     if case is None:
-        raise NotFound("查询链接无效或已失效")
+        raise NotFound(_("查询链接无效或已失效"))
     return case
 
 
@@ -145,22 +155,19 @@ def track(eng, token: str) -> dict:
         ).all()
         milestones = []
         for event in events:
-            if event.kind == "registered":
-                milestones.append({"at": event.at, "title": PUBLIC_MILESTONES["registered"]})
-            elif event.kind == "task_completed" and event.task_name in PUBLIC_MILESTONES:
-                milestones.append({"at": event.at, "title": PUBLIC_MILESTONES[event.task_name]})
-            elif event.kind == "escalation":
-                milestones.append({"at": event.at, "title": "已提级协调"})
-            elif event.kind == "reopened":
-                milestones.append({"at": event.at, "title": "根据回访意见重新办理"})
+            if event.kind in ("registered", "escalation", "reopened"):
+                milestones.append({"at": event.at, "title": _milestone(event.kind)})
+            elif event.kind == "task_completed" and event.task_name in PUBLIC_STEPS:
+                milestones.append({"at": event.at, "title": _milestone(event.task_name)})
         revisit = _open_revisit(session, case)
+        name = 1 if reader_language() == "en" else 0  # CASE_STATUSES, TIERS: code -> (Chinese, English)
         return {
             "case_no": case.case_no,
             "title": case.title,
             "description": case.description,
             "enterprise_name": case.enterprise_name,
-            "status_label": CASE_STATUSES.get(case.status, (case.status, ""))[0],
-            "tier_label": TIERS.get(case.tier, ("", ""))[0],
+            "status_label": CASE_STATUSES.get(case.status, (case.status, case.status))[name],
+            "tier_label": TIERS.get(case.tier, ("", ""))[name],
             "created_at": case.created_at,
             "deadline_at": case.deadline_at,
             "closed": case.status == "closed",
@@ -177,7 +184,7 @@ def answer_revisit(eng, token: str, data: dict) -> dict:
         task_id = _open_revisit(session, case)
         enterprise_name = case.enterprise_name
     if task_id is None:
-        raise ValidationFailed("目前没有需要您回答的回访", {"": "目前没有需要您回答的回访"})
+        raise ValidationFailed(_("目前没有需要您回答的回访"), {"": _("目前没有需要您回答的回访")})
     answer = {k: data.get(k) for k in ("solved", "satisfaction", "revisit_comment")}
     answer["revisit_method"] = "online"
     actor = Actor(

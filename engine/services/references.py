@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.services.common import Actor
 from engine.storage.models import Enterprise
 from engine.storage.models import Unit
@@ -32,7 +33,7 @@ def check_references(session: Session, actor: Actor, form, data: dict) -> None:
             )
             unknown = [c for c in codes if c not in known]
             if unknown:
-                errors[field.name] = f"单位不存在：{'、'.join(map(str, unknown))}"
+                errors[field.name] = _("单位不存在：%(units)s", units="、".join(map(str, unknown)))
         elif field.widget == "user":
             query = select(User.user_id).where(User.username == value, User.is_active.is_(True))
             if field.role:
@@ -40,12 +41,12 @@ def check_references(session: Session, actor: Actor, form, data: dict) -> None:
                     UserRole.role == field.role
                 )
             if session.scalar(query) is None:
-                errors[field.name] = f"找不到符合要求的人员：{value}"
+                errors[field.name] = _("找不到符合要求的人员：%(user)s", user=value)
         elif field.widget == "enterprise":
             if session.get(Enterprise, value) is None:
-                errors[field.name] = "企业不存在，请从列表中选择或先新建企业"
+                errors[field.name] = _("企业不存在，请从列表中选择或先新建企业")
     lead, co = data.get("lead_unit"), data.get("co_units") or []
     if lead and lead in co:
-        errors["co_units"] = "协办单位不能包含牵头单位"
+        errors["co_units"] = _("协办单位不能包含牵头单位")
     if errors:
-        raise ValidationFailed("表单有误，请按提示修改", errors)
+        raise ValidationFailed(_("表单有误，请按提示修改"), errors)

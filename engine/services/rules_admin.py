@@ -10,6 +10,7 @@ from engine.errors import JienanError
 from engine.errors import NotFound
 from engine.errors import RuleError
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.rules import parse_dmn
 from engine.rules.contracts import check_document
 from engine.rules.typeref import plain
@@ -37,7 +38,7 @@ def _table(xml: str, decision_id: str):
     document = parse_dmn(xml)
     decision = document.decisions.get(decision_id)
     if decision is None:
-        raise RuleError(f"文件中没有决策“{decision_id}”，决策标识（id）不能修改")
+        raise RuleError(_("文件中没有决策“%(decision)s”，决策标识（id）不能修改", decision=decision_id))
     return document, decision.table
 
 
@@ -45,7 +46,7 @@ def _xml(xml) -> str:
     if isinstance(xml, bytes):
         xml = xml.decode("utf-8", errors="strict")
     if not isinstance(xml, str) or not xml.strip():
-        raise ValidationFailed("没有收到规则表内容", {"xml": "规则表内容为空"})
+        raise ValidationFailed(_("没有收到规则表内容"), {"xml": _("规则表内容为空")})
     return xml
 
 
@@ -81,7 +82,7 @@ def tables(eng, actor: Actor) -> list[dict]:
                             "version_id": v.rule_version_id,
                             "number": n,
                             "created_at": v.created_at,
-                            "created_by": people.get(v.created_by) or "系统",
+                            "created_by": people.get(v.created_by) or _("系统"),
                             "comment": v.comment or "",
                             "live": v.rule_version_id == live.rule_version_id,
                         }
@@ -98,7 +99,7 @@ def source(eng, actor: Actor, decision_id: str) -> dict:
     with eng.db.read() as session:
         live = versions.active_version(session, "rules", decision_id)
         if live is None:
-            raise NotFound(f"没有规则表 {decision_id}")
+            raise NotFound(_("没有规则表 %(decision)s", decision=decision_id))
         draft = session.get(DesignDraft, ("rules", decision_id))
         xml = draft.content if draft else live.dmn_xml
         table = _table(live.dmn_xml, decision_id)[1]
@@ -140,7 +141,7 @@ def save_draft(eng, actor: Actor, decision_id: str, xml) -> dict:
     with eng.db.transaction() as session:
         live = versions.active_version_id(session, "rules", decision_id)
         if live is None:
-            raise NotFound(f"没有规则表 {decision_id}")
+            raise NotFound(_("没有规则表 %(decision)s", decision=decision_id))
         draft = versions.keep_draft(session, eng, "rules", decision_id, xml, live, actor.user_id)
         return {"decision_id": decision_id, "draft_at": draft.updated_at}
 
@@ -153,7 +154,7 @@ def discard_draft(eng, actor: Actor, decision_id: str) -> None:
 
 def _clean_inputs(table, raw: dict) -> dict:
     if not isinstance(raw, dict):
-        raise ValidationFailed("输入应为“列名: 值”的对象", {"inputs": "格式不对"})
+        raise ValidationFailed(_("输入应为“列名: 值”的对象"), {"inputs": _("格式不对")})
     context = {}
     for column in table.inputs:
         value = raw.get(column.expression)
@@ -223,20 +224,21 @@ def add_example(eng, actor: Actor, decision_id: str, label: str, inputs: dict, e
     require_role(actor, *MANAGERS)
     label = (label or "").strip()
     if not label or len(label) > 200:
-        raise ValidationFailed("请给样例起个名字（200 字以内）", {"label": "请填写样例名称"})
+        raise ValidationFailed(_("请给样例起个名字（200 字以内）"), {"label": _("请填写样例名称")})
     with eng.db.transaction() as session:
         live = versions.active_version(session, "rules", decision_id)
         if live is None:
-            raise NotFound(f"没有规则表 {decision_id}")
+            raise NotFound(_("没有规则表 %(decision)s", decision=decision_id))
         table = _table(live.dmn_xml, decision_id)[1]
         names = {o.name for o in table.outputs}
         if not isinstance(expected, dict) or not expected or not set(expected) <= names:
             raise ValidationFailed(
-                "期望结果应填写规则表的输出列", {"expected": f"可用的输出列：{'、'.join(sorted(names))}"}
+                _("期望结果应填写规则表的输出列"),
+                {"expected": _("可用的输出列：%(columns)s", columns="、".join(sorted(names)))},
             )
         expected = {k: _number_or_text(v) for k, v in expected.items() if v not in ("", None)}
         if not expected:
-            raise ValidationFailed("至少填写一个期望输出", {"expected": "至少填写一个期望输出"})
+            raise ValidationFailed(_("至少填写一个期望输出"), {"expected": _("至少填写一个期望输出")})
         row = RuleExample(
             decision_id=decision_id,
             label=label,
@@ -275,7 +277,7 @@ def delete_example(eng, actor: Actor, decision_id: str, example_id: int) -> None
     with eng.db.transaction() as session:
         row = session.get(RuleExample, int(example_id))
         if row is None or row.decision_id != decision_id:
-            raise NotFound("没有这个样例")
+            raise NotFound(_("没有这个样例"))
         session.delete(row)
         versions.audit(
             session,
@@ -302,7 +304,7 @@ def check(eng, actor: Actor, decision_id: str, xml) -> dict:
     if overlaps:
         return {
             "ok": False,
-            "message": f"规则重叠：{overlaps[0]['message']}",
+            "message": _("规则重叠：%(problem)s", problem=overlaps[0]["message"]),
             "problems": overlaps,
             "examples": [],
             "warnings": warnings,
@@ -310,7 +312,11 @@ def check(eng, actor: Actor, decision_id: str, xml) -> dict:
     with eng.db.read() as session:
         examples = run_examples(table, _examples(session, decision_id))
     failed = [e for e in examples if not e["passed"]]
-    message = f"{len(failed)} 个样例未通过：{failed[0]['label']}" if failed else ""
+    message = (
+        _("%(count)s 个样例未通过：%(example)s", count=len(failed), example=failed[0]["label"])
+        if failed
+        else ""
+    )
     return {"ok": not failed, "message": message, "problems": [], "examples": examples, "warnings": warnings}
 
 
@@ -328,7 +334,7 @@ def _affected(session, old_table, new_table) -> dict:
     names = [c.expression for c in new_table.inputs]
     columns = [getattr(Case, name) for name in names if hasattr(Case, name)]
     if len(columns) != len(names):
-        return {"total": 0, "cases": [], "note": "这张表的输入不全是诉求字段，无法预览"}
+        return {"total": 0, "cases": [], "note": _("这张表的输入不全是诉求字段，无法预览")}
     rows = session.execute(
         select(Case.case_id, Case.case_no, Case.title, *columns).where(Case.status.not_in(OPEN))
     ).all()
@@ -372,7 +378,11 @@ def publish(eng, actor: Actor, decision_id: str, xml, comment: str = "", reevalu
     verdict = check(eng, actor, decision_id, xml)
     if not verdict["ok"]:
         problems = verdict["problems"] or [
-            {"element_id": None, "example_id": e["example_id"], "message": f"样例“{e['label']}”未通过"}
+            {
+                "element_id": None,
+                "example_id": e["example_id"],
+                "message": _("样例“%(example)s”未通过", example=e["label"]),
+            }
             for e in verdict["examples"]
             if not e["passed"]
         ]
@@ -436,7 +446,7 @@ def rollback(eng, actor: Actor, decision_id: str, version_id: int, comment: str 
     with eng.db.transaction() as session:
         version = session.get(RuleVersion, int(version_id))
         if version is None or version.decision_id != decision_id:
-            raise NotFound("找不到这个规则表版本")
+            raise NotFound(_("找不到这个规则表版本"))
         publish_rules(session, eng, version.dmn_xml, comment=comment or "回滚", actor=actor)
         return {"decision_id": decision_id, "version_id": version.rule_version_id}
 
@@ -447,7 +457,7 @@ def version_rows(eng, actor: Actor, decision_id: str, version_id: int) -> dict:
     with eng.db.read() as session:
         version = session.get(RuleVersion, int(version_id))
         if version is None or version.decision_id != decision_id:
-            raise NotFound("找不到这个规则表版本")
+            raise NotFound(_("找不到这个规则表版本"))
         previous = session.scalars(
             select(RuleVersion)
             .where(

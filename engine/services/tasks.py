@@ -13,6 +13,7 @@ from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
+from engine.i18n import _
 from engine.services import loop
 from engine.services import subjects
 from engine.services.access import can_act
@@ -52,7 +53,8 @@ def list_tasks(eng, actor: Actor, scope: str = "mine", page=1, per_page=20, flag
     if flag:
         if flag not in FLAGS:
             raise ValidationFailed(
-                f"旗帜应为 {'、'.join(FLAGS)} 之一", {"flag": f"应为 {'、'.join(FLAGS)} 之一"}
+                _("旗帜应为 %(flags)s 之一", flags="、".join(FLAGS)),
+                {"flag": _("应为 %(values)s 之一", values="、".join(FLAGS))},
             )
         query = query.where(
             or_(HumanTask.flag.is_(None), HumanTask.flag == "green")
@@ -101,7 +103,7 @@ def _task_row(task: HumanTask, units, people, actor: Actor) -> dict:
 def _visible_task(session: Session, actor: Actor, task_id: str, kind: str | None = None) -> HumanTask:
     task = session.get(HumanTask, str(task_id))
     if task is not None and kind is not None and subjects.kind_of(task) != kind:
-        raise NotFound("找不到这个考评任务" if kind == "evaluation" else "找不到这个任务")
+        raise NotFound(_("找不到这个考评任务") if kind == "evaluation" else _("找不到这个任务"))
     if task is None:
         done = session.scalar(
             select(CaseEvent.event_id)
@@ -109,7 +111,7 @@ def _visible_task(session: Session, actor: Actor, task_id: str, kind: str | None
             .limit(1)
         )
         if done is not None:
-            raise Conflict("这个任务已被处理，请刷新页面查看最新状态")
+            raise Conflict(_("这个任务已被处理，请刷新页面查看最新状态"))
         withdrawn = session.scalars(
             select(CaseEvent)
             .where(CaseEvent.kind == "task_withdrawn", CaseEvent.data["task_id"].as_string() == str(task_id))
@@ -117,9 +119,9 @@ def _visible_task(session: Session, actor: Actor, task_id: str, kind: str | None
         ).first()
         if withdrawn is not None:
             raise Conflict(loop.withdrawn_message(withdrawn.data.get("title") or ""))
-        raise NotFound("找不到这个任务")
+        raise NotFound(_("找不到这个任务"))
     if not can_act(actor, task):
-        raise PermissionDenied("这个任务不归您办理")
+        raise PermissionDenied(_("这个任务不归您办理"))
     return task
 
 

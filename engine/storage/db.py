@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
 from engine.errors import Conflict
+from engine.i18n import _
 
 
 class UTCDateTime(TypeDecorator):
@@ -96,7 +97,7 @@ class Database:
             session.commit()
         except StaleDataError:
             session.rollback()
-            raise Conflict("其他人刚刚处理了这件诉求，您的提交未保存，请刷新后查看") from None
+            raise Conflict(_("其他人刚刚处理了这件诉求，您的提交未保存，请刷新后查看")) from None
         except BaseException:
             session.rollback()
             raise

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import RuleError
+from engine.i18n import _
 from engine.rules import parse_dmn
 from engine.rules.contracts import check_document
 from engine.storage import versions
@@ -81,7 +82,7 @@ def publish_rules(
     """
     document = parse_dmn(xml)
     if not document.decisions:
-        raise RuleError("DMN 文件中没有决策表")
+        raise RuleError(_("DMN 文件中没有决策表"))
     check_document(document)
     digest = content_hash(xml)
     user_id = actor.user_id if actor is not None else user_id

@@ -18,6 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.domain.clock import UTC
 from engine.errors import Conflict
 from engine.errors import NotFound
+from engine.i18n import _
 from engine.workflow.scripts import JienanScriptEngine
 from engine.workflow.specs import ParsedProcess
 
@@ -126,9 +127,9 @@ def find_ready_task(workflow: BpmnWorkflow, task_id: str):
     except (ValueError, KeyError, Exception):  # Spiff raises TaskNotFoundException for unknown ids
         task = None
     if task is None:
-        raise NotFound("找不到这个任务")
+        raise NotFound(_("找不到这个任务"))
     if task.state != TaskState.READY or not task.task_spec.manual:
-        raise Conflict("这个任务已被处理或已不在当前环节，请刷新页面查看最新状态")
+        raise Conflict(_("这个任务已被处理或已不在当前环节，请刷新页面查看最新状态"))
     return task
 
 

@@ -16,6 +16,7 @@ from engine.domain.clock import LOCAL_TZ
 from engine.domain.vocabulary import FLAGS
 from engine.domain.vocabulary import TIERS
 from engine.errors import ScriptError
+from engine.i18n import _
 
 AUDIENCES = ("handler", "unit", "dispatcher", "supervisor", "registrar", "leader", "manager")
 
@@ -49,7 +50,7 @@ def _parse(value) -> dt.datetime:
             moment = dt.datetime.fromisoformat(str(value))
         except ValueError:
             raise ScriptError(
-                f"时间格式不对：{value!r}（应为 ISO 8601，如 2025-10-09T18:00:00+08:00）"
+                _("时间格式不对：%(value)s（应为 ISO 8601，如 2025-10-09T18:00:00+08:00）", value=repr(value))
             ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
 
@@ -65,7 +66,7 @@ def _days(value) -> int:
         or value != int(value)
         or not 0 <= value <= 365
     ):
-        raise ScriptError(f"工作日数应为 0–365 的整数，而不是 {value!r}")
+        raise ScriptError(_("工作日数应为 0–365 的整数，而不是 %(value)s", value=repr(value)))
     return int(value)
 
 
@@ -113,12 +114,20 @@ class ScriptApi:
 
     def set_flag(self, flag: str) -> None:
         if flag not in FLAGS:
-            raise ScriptError(f"旗帜颜色应为 {'/'.join(FLAGS)}，而不是 {flag!r}")
+            raise ScriptError(
+                _("旗帜颜色应为 %(flags)s，而不是 %(flag)s", flags="/".join(FLAGS), flag=repr(flag))
+            )
         self.effects.append(Effect("flag", {"flag": flag}))
 
     def notify(self, audience: str, message: str, kind: str = "reminder") -> None:
         if audience not in AUDIENCES:
-            raise ScriptError(f"通知对象应为 {'/'.join(AUDIENCES)} 之一，而不是 {audience!r}")
+            raise ScriptError(
+                _(
+                    "通知对象应为 %(audiences)s 之一，而不是 %(audience)s",
+                    audiences="/".join(AUDIENCES),
+                    audience=repr(audience),
+                )
+            )
         self.effects.append(
             Effect("notify", {"audience": audience, "message": str(message)[:500], "kind": kind})
         )

@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine.errors import ScriptError
+from engine.i18n import _
 
 _BUILTIN_NAMES = (
     "abs all any bool dict divmod enumerate filter float int isinstance len list map max min "
@@ -50,7 +51,7 @@ def _inplacevar(op: str, x, y):
     try:
         return _INPLACE[op](x, y)
     except KeyError:
-        raise ScriptError(f"不支持的运算符 {op}") from None
+        raise ScriptError(_("不支持的运算符 %(op)s", op=op)) from None
 
 
 def _builtins() -> dict:
@@ -64,21 +65,27 @@ def _builtins() -> dict:
 RESERVED_NAMES = frozenset(_BUILTIN_NAMES) | frozenset(_CONSTANTS)
 
 
-_FORBIDDEN_CALLS = {"print": "不允许使用 print（脚本没有输出窗口，请把结果赋给变量）"}
+def _forbidden_call(name: str) -> str | None:
+    """Why a call to `name` is refused (None: it is not refused outright)."""
+    if name == "print":
+        return _("不允许使用 print（脚本没有输出窗口，请把结果赋给变量）")
+    return None
+
+
 _LINE = re.compile(r"^Line (\d+): (.*)$")
 
 
 def _translate(message: str) -> tuple[int | None, str]:
-    """RestrictedPython's English refusal → (line, Chinese explanation)."""
+    """RestrictedPython's English refusal → (line, explanation in the reader's language)."""
     match = _LINE.match(message)
     line, text = (int(match.group(1)), match.group(2)) if match else (None, message)
     name = re.search(r'"([^"]+)"', text)
     if "invalid attribute name" in text and name:
-        text = f"不允许访问以下划线开头的属性 {name.group(1)}"
+        text = _("不允许访问以下划线开头的属性 %(name)s", name=name.group(1))
     elif "invalid variable name" in text and name:
-        text = f"不允许使用以下划线开头的名称 {name.group(1)}"
+        text = _("不允许使用以下划线开头的名称 %(name)s", name=name.group(1))
     elif "not allowed" in text:
-        text = f"不允许的语句：{text}"
+        text = _("不允许的语句：%(statement)s", statement=text)
     return line, text
 
 
@@ -86,29 +93,34 @@ def _translate(message: str) -> tuple[int | None, str]:
 def compile_source(source: str, mode: str):
     """Compile `source` ('exec' for scripts, 'eval' for expressions) under RestrictedPython.
 
-    :raises ScriptError: with a Chinese message naming the line when the source is refused.
+    :raises ScriptError: with a message naming the line when the source is refused.
     """
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as exc:
-        raise ScriptError(f"脚本第 {exc.lineno or 1} 行有语法错误：{exc.msg}", line=exc.lineno) from None
+        raise ScriptError(
+            _("脚本第 %(line)s 行有语法错误：%(error)s", line=exc.lineno or 1, error=exc.msg), line=exc.lineno
+        ) from None
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
-            raise ScriptError(f"脚本第 {node.lineno} 行：不允许导入模块", line=node.lineno)
+            raise ScriptError(_("脚本第 %(line)s 行：不允许导入模块", line=node.lineno), line=node.lineno)
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
-            and node.func.id in _FORBIDDEN_CALLS
+            and (refusal := _forbidden_call(node.func.id))
         ):
-            raise ScriptError(f"脚本第 {node.lineno} 行：{_FORBIDDEN_CALLS[node.func.id]}", line=node.lineno)
+            raise ScriptError(
+                _("脚本第 %(line)s 行：%(problem)s", line=node.lineno, problem=refusal), line=node.lineno
+            )
         if isinstance(node, ast.ClassDef):
-            raise ScriptError(f"脚本第 {node.lineno} 行：不允许定义类", line=node.lineno)
+            raise ScriptError(_("脚本第 %(line)s 行：不允许定义类", line=node.lineno), line=node.lineno)
     compiler = compile_restricted_exec if mode == "exec" else compile_restricted_eval
     result = compiler(source, filename="<script>")
     if result.errors:
         line, text = _translate(result.errors[0])
-        where = f"脚本第 {line} 行" if line else "脚本"
-        raise ScriptError(f"{where}：{text}", line=line)
+        if line:
+            raise ScriptError(_("脚本第 %(line)s 行：%(problem)s", line=line, problem=text), line=line)
+        raise ScriptError(_("脚本：%(problem)s", problem=text), line=line)
     return result.code
 
 
@@ -150,13 +162,17 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script, context, external_context=None):
         clashes = (set(self.globals) | set(external_context or {})) & set(context)
         if clashes:
-            raise ScriptError(f"流程数据中的变量与系统函数重名，请改名：{', '.join(sorted(clashes))}")
+            raise ScriptError(
+                _("流程数据中的变量与系统函数重名，请改名：%(names)s", names=", ".join(sorted(clashes)))
+            )
         namespace = self._namespace(context, external_context)
         exec(compile_source(script, "exec"), namespace)
         protected = {**self.globals, **(external_context or {})}
         replaced = sorted(name for name, value in protected.items() if namespace.get(name) is not value)
         if replaced:
-            raise ScriptError(f"脚本给系统函数名赋了值，请改用其他变量名：{', '.join(replaced)}")
+            raise ScriptError(
+                _("脚本给系统函数名赋了值，请改用其他变量名：%(names)s", names=", ".join(replaced))
+            )
         hidden = set(self._base) | set(self.globals) | set(external_context or {})
         for key in list(context):
             if key not in namespace:
@@ -168,7 +184,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return True
 
     def call_service(self, context, **kwargs):
-        raise ScriptError("本系统不支持服务任务调用外部服务")
+        raise ScriptError(_("本系统不支持服务任务调用外部服务"))
 
 
 class JienanScriptEngine(PythonScriptEngine):

@@ -19,6 +19,7 @@ from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 
 from engine.domain.vocabulary import LANE_TO_ROLE
 from engine.errors import SpecError
+from engine.i18n import _
 from engine.workflow.scripts import check_source
 from engine.workflow.xmlsafe import parse_xml
 
@@ -39,7 +40,7 @@ class RuleTask(SpiffBpmnTask, BpmnSpecMixin):
     def _run_hook(self, my_task):
         engine = my_task.workflow.script_engine
         if getattr(engine, "decide", None) is None:
-            raise SpecError("规则引擎未配置，无法执行业务规则任务")
+            raise SpecError(_("规则引擎未配置，无法执行业务规则任务"))
         outputs = engine.decide(self.decision_ref, my_task)
         my_task.data.update({key: _json_safe(value) for key, value in (outputs or {}).items()})
         return super()._run_hook(my_task)
@@ -111,7 +112,11 @@ def parse_bpmn(xml: str | bytes, *, filename: str = "diagram.bpmn", validate: bo
         problems = check_expressions(root)
         if problems:
             raise SpecError(
-                f"流程图中有 {len(problems)} 处脚本或条件不被允许，第一处：{problems[0]['message']}",
+                _(
+                    "流程图中有 %(count)s 处脚本或条件不被允许，第一处：%(problem)s",
+                    count=len(problems),
+                    problem=problems[0]["message"],
+                ),
                 problems=problems,
             )
     parser = JienanBpmnParser(validator=VALIDATOR if validate else None)
@@ -119,9 +124,11 @@ def parse_bpmn(xml: str | bytes, *, filename: str = "diagram.bpmn", validate: bo
         parser.add_bpmn_xml(root, filename=filename)
         process_ids = parser.get_process_ids()
         if not process_ids:
-            raise SpecError('图中没有可执行的流程（process 需设置 isExecutable="true"）')
+            raise SpecError(_('图中没有可执行的流程（process 需设置 isExecutable="true"）'))
         if len(process_ids) > 1:
-            raise SpecError(f"一个文件只能包含一个可执行流程，当前有：{', '.join(process_ids)}")
+            raise SpecError(
+                _("一个文件只能包含一个可执行流程，当前有：%(processes)s", processes=", ".join(process_ids))
+            )
         process_id = process_ids[0]
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
@@ -130,10 +137,10 @@ def parse_bpmn(xml: str | bytes, *, filename: str = "diagram.bpmn", validate: bo
     except ValidationException as exc:
         element = getattr(exc, "id", None) or ""
         raise SpecError(
-            f"流程图无法解析：{exc}", problems=[{"element_id": element, "message": str(exc)}]
+            _("流程图无法解析：%(error)s", error=exc), problems=[{"element_id": element, "message": str(exc)}]
         ) from None
     except (SpiffWorkflowException, ValueError, KeyError) as exc:
-        raise SpecError(f"流程图无法解析：{exc}") from None
+        raise SpecError(_("流程图无法解析：%(error)s", error=exc)) from None
     return _describe(process_id, spec, subprocess_specs, content_hash(xml), _end_results(root))
 
 
@@ -147,8 +154,8 @@ def check_expressions(root) -> list[dict]:
     for node in root.iter(f"{{{BPMN_NS}}}scriptTask"):
         script = node.find(f"{{{BPMN_NS}}}script")
         if script is not None and (script.text or "").strip():
-            checks.append((node.get("id"), script.text, "exec", "脚本"))
-    for tag, what in (("preScript", "前置脚本"), ("postScript", "后置脚本")):
+            checks.append((node.get("id"), script.text, "exec", _("脚本")))
+    for tag, what in (("preScript", _("前置脚本")), ("postScript", _("后置脚本"))):
         for node in root.iter(f"{{{SPIFF_NS}}}{tag}"):
             owner = node.getparent().getparent()
             if (node.text or "").strip():
@@ -156,17 +163,24 @@ def check_expressions(root) -> list[dict]:
     for node in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         condition = node.find(f"{{{BPMN_NS}}}conditionExpression")
         if condition is not None and (condition.text or "").strip():
-            checks.append((node.get("id"), condition.text.strip(), "eval", "条件"))
+            checks.append((node.get("id"), condition.text.strip(), "eval", _("条件")))
     for tag in ("timeDuration", "timeDate", "timeCycle"):
         for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
             owner = node.getparent().getparent()
             if (node.text or "").strip():
-                checks.append((owner.get("id"), node.text.strip(), "eval", "定时表达式"))
+                checks.append((owner.get("id"), node.text.strip(), "eval", _("定时表达式")))
     problems = []
     for element_id, source, mode, what in checks:
         message = check_source(source, mode)
         if message:
-            problems.append({"element_id": element_id, "message": f"{what}（{element_id}）：{message}"})
+            problems.append(
+                {
+                    "element_id": element_id,
+                    "message": _(
+                        "%(what)s（%(element)s）：%(problem)s", what=what, element=element_id, problem=message
+                    ),
+                }
+            )
     return problems
 
 
