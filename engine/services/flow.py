@@ -175,10 +175,14 @@ def _run(eng, step):
         raise
     except SpiffWorkflowException as exc:
         cause = exc.__cause__ or exc.__context__ or getattr(exc, "exception", None)
+        spec = getattr(exc, "task_spec", None)
+        where = (
+            getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or getattr(spec, "name", "")
+        )
+        at = f"在“{where}”处" if where else ""
         if isinstance(cause, JienanError):
-            raise WorkflowFailed(f"流程无法继续：{cause.message}") from None
-        where = getattr(getattr(exc, "task_spec", None), "bpmn_name", None) or ""
-        raise WorkflowFailed(f"流程在“{where}”处无法继续：{exc}") from None
+            raise WorkflowFailed(f"流程{at}无法继续：{cause.message}") from None
+        raise WorkflowFailed(f"流程{at}无法继续：{exc}") from None
 
 
 def run_engine(eng, workflow) -> list:
