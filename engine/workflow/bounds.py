@@ -46,6 +46,12 @@ class Budget:
         if self.steps % _CLOCK_EVERY == 0 and time.monotonic() > self.deadline:
             raise ScriptError(f"脚本运行超过 {MAX_SECONDS:g} 秒，已中止")
 
+    def charge(self, steps: int) -> None:
+        """Steps spent at once (a builtin iterating a container of known length)."""
+        self.steps += steps
+        if self.steps > MAX_STEPS:
+            raise ScriptError(f"脚本运行超过 {MAX_STEPS:,} 步（数据量过大或死循环），已中止")
+
     def build(self, size: int) -> None:
         if size > MAX_ITEMS:
             raise ScriptError(f"脚本要生成的数据过大（{size:,} 个字符或元素，上限 {MAX_ITEMS:,}），已中止")
@@ -188,6 +194,19 @@ def getiter(iterable):
     return TickingIterator(iterable)
 
 
+def _counted(value):
+    """A value about to be iterated by a builtin: a sized one costs its length in steps up front (a dict stays
+    a dict, so `dict(row, score=1)` keeps working); anything else is iterated item by item."""
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    try:
+        size = len(value)
+    except TypeError:
+        return TickingIterator(value)
+    current().charge(size)
+    return value
+
+
 # --- str and bytes methods that can build large values in one call ------------------------------------------
 
 
@@ -278,8 +297,8 @@ def _consuming(func):
     """A builtin whose first argument is iterated: every item is a step, the result's size is checked."""
 
     def call(*args, **kwargs):
-        if args and not isinstance(args[0], int | float | str | bytes):
-            args = (TickingIterator(args[0]), *args[1:])
+        if args:
+            args = (_counted(args[0]), *args[1:])
         result = func(*args, **kwargs)
         size = _length(result)
         if size is not None:
