@@ -25,6 +25,7 @@ from jsonschema import ValidationError as SchemaValidationError
 from jsonschema import validators as jsonschema_validators
 from jsonschema.exceptions import SchemaError
 
+from engine.domain.text import strip_controls
 from engine.domain.vocabulary import ROLES
 from engine.errors import NotFound
 from engine.errors import SpecError
@@ -398,6 +399,7 @@ def _convert(spec: FieldSpec, values: list, html: bool) -> tuple[Any, str | None
 def _clean(value: Any, *, multiline: bool) -> Any:
     """Strip strings and treat blank ones as absent; other values pass through for the schema to judge."""
     if isinstance(value, str):
+        value = strip_controls(value)
         value = value.replace("\r\n", "\n").replace("\r", "\n").strip() if multiline else value.strip()
         return value or None
     return value

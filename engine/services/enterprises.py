@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
+from engine.domain.text import strip_controls
 from engine.domain.vocabulary import FIELDS
 from engine.errors import NotFound
 from engine.errors import ValidationFailed
@@ -37,7 +38,10 @@ def validate_enterprise(data: dict, *, prefix: str = "") -> dict:
     if unknown:
         raise ValidationFailed("有不认识的字段", {prefix + k: f"字段 {k} 不在企业信息中" for k in unknown})
     errors: dict[str, str] = {}
-    clean = {k: (str(data.get(k)).strip() if data.get(k) is not None else "") for k in ENTERPRISE_FIELDS}
+    clean = {
+        k: (strip_controls(str(data.get(k))).strip() if data.get(k) is not None else "")
+        for k in ENTERPRISE_FIELDS
+    }
     if not clean["name"]:
         errors["name"] = "请填写企业名称"
     for key, limit in _LIMITS.items():
