@@ -50,8 +50,10 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import open311
     from web import public
     from web import rules
+    from web import security
     from web import tasks
 
+    security.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)

@@ -4,6 +4,7 @@ address; CSRF protects the forms as everywhere else."""
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from flask import Blueprint
@@ -26,18 +27,26 @@ bp = Blueprint("public", __name__, url_prefix="/public")
 MIN_FILL_SECONDS = 3
 
 
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="public-form")
+
+
 def _stamp() -> str:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="public-form").dumps(time.time())
+    """A signed stamp for the form being served: when it was served, and a one-time id."""
+    return _signer().dumps({"t": time.time(), "n": secrets.token_hex(16)})
 
 
-def _too_fast(stamp: str) -> bool:
+def _stamp_id(stamp: str) -> str | None:
+    """The stamp's one-time id, or None when it is forged, expired or was filled faster than a person can."""
     try:
-        started = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="public-form").loads(
-            stamp, max_age=24 * 3600
-        )
+        payload = _signer().loads(stamp, max_age=public_service.STAMP_DAYS * 24 * 3600)
     except BadSignature:
-        return True
-    return time.time() - float(started) < MIN_FILL_SECONDS
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("n"), str):
+        return None
+    if time.time() - float(payload.get("t") or 0) < MIN_FILL_SECONDS:
+        return None
+    return payload["n"]
 
 
 def _form(values: dict, errors: dict, status: int = 200):
@@ -74,13 +83,14 @@ def submit():
             "contact_phone",
         )
     }
-    if request.form.get("website") or _too_fast(request.form.get("stamp", "")):
+    stamp = _stamp_id(request.form.get("stamp", ""))
+    if request.form.get("website") or stamp is None:
         # A bot filled the hidden field or answered faster than a person can: same page, nothing stored.
         return _form(values, {"": _("提交未成功，请稍候再试")}, 422)
     if values["category"] not in CATEGORIES:
         values["category"] = "其他"
     try:
-        result = public_service.submit(eng(), values, client=request.remote_addr or "unknown")
+        result = public_service.submit(eng(), values, client=request.remote_addr or "unknown", stamp=stamp)
     except ValidationFailed as exc:
         return _form(values, exc.errors or {"": exc.message}, 422)
     return redirect(url_for("public.track", token=result["token"], new=1))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,7 @@ from engine.storage.models import CaseUnit
 from engine.storage.models import Enterprise
 from engine.storage.models import HumanTask
 from engine.storage.models import IdempotencyKey
+from engine.storage.models import NumberCounter
 from engine.storage.models import User
 
 REGISTER_FORM = "register_problem"
@@ -211,6 +214,22 @@ def _with_enterprise(raw, enterprise):
     return {**raw, "enterprise_id": enterprise.enterprise_id}
 
 
+def next_number(session: Session, series: str) -> int:
+    """The next official number of `series`, taken in the caller's transaction: the counter row stays locked
+    until it commits (a concurrent registration waits), and a rollback gives the number back — no gaps."""
+    number = session.execute(
+        update(NumberCounter)
+        .where(NumberCounter.name == series)
+        .values(value=NumberCounter.value + 1)
+        .returning(NumberCounter.value)
+    ).scalar_one_or_none()
+    if number is None:  # no counter yet (a database filled by other means): continue from the case ids
+        number = session.scalar(select(func.max(Case.case_id))) or 1
+        session.add(NumberCounter(name=series, value=number))
+        session.flush()
+    return number
+
+
 def _new_case(session: Session, eng, actor: Actor, enterprise: Enterprise, data: dict) -> Case:
     now = eng.now()
     case = Case(
@@ -236,7 +255,7 @@ def _new_case(session: Session, eng, actor: Actor, enterprise: Enterprise, data:
     session.add(case)
     session.flush()
     local = now.astimezone(LOCAL_TZ)
-    case.case_no = f"JN{local:%Y%m}{case.case_id:06d}"
+    case.case_no = f"JN{local:%Y%m}{next_number(session, 'case'):06d}"
     case.search_text = " ".join(
         [case.case_no, enterprise.name, enterprise.credit_code, case.title, case.description]
     ).lower()

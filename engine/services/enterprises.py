@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
+from engine.domain.text import strip_controls
 from engine.domain.vocabulary import FIELDS
 from engine.errors import NotFound
 from engine.errors import ValidationFailed
@@ -40,7 +41,10 @@ def validate_enterprise(data: dict, *, prefix: str = "") -> dict:
             _("有不认识的字段"), {prefix + k: _("字段 %(name)s 不在企业信息中", name=k) for k in unknown}
         )
     errors: dict[str, str] = {}
-    clean = {k: (str(data.get(k)).strip() if data.get(k) is not None else "") for k in ENTERPRISE_FIELDS}
+    clean = {
+        k: (strip_controls(str(data.get(k))).strip() if data.get(k) is not None else "")
+        for k in ENTERPRISE_FIELDS
+    }
     if not clean["name"]:
         errors["name"] = _("请填写企业名称")
     for key, limit in _LIMITS.items():

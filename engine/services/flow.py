@@ -178,12 +178,16 @@ def _run(eng, step):
         raise
     except SpiffWorkflowException as exc:
         cause = exc.__cause__ or exc.__context__ or getattr(exc, "exception", None)
-        if isinstance(cause, JienanError):
-            raise WorkflowFailed(_("流程无法继续：%(problem)s", problem=cause.message)) from None
-        where = getattr(getattr(exc, "task_spec", None), "bpmn_name", None) or ""
-        raise WorkflowFailed(
-            _("流程在“%(where)s”处无法继续：%(problem)s", where=where, problem=exc)
-        ) from None
+        spec = getattr(exc, "task_spec", None)
+        where = (
+            getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or getattr(spec, "name", "")
+        )
+        problem = cause.message if isinstance(cause, JienanError) else exc
+        if where:
+            raise WorkflowFailed(
+                _("流程在“%(where)s”处无法继续：%(problem)s", where=where, problem=problem)
+            ) from None
+        raise WorkflowFailed(_("流程无法继续：%(problem)s", problem=problem)) from None
 
 
 def run_engine(eng, workflow) -> list:

@@ -5,10 +5,8 @@ the loop like any other, all carrying the batch name (交办批次)."""
 from __future__ import annotations
 
 import io
-import zipfile
 
 from openpyxl import Workbook
-from openpyxl import load_workbook
 from openpyxl.styles import Font
 from openpyxl.styles import PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -21,13 +19,14 @@ from engine.domain.vocabulary import URGENCIES
 from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services import cases as case_service
+from engine.services import xlsx
 from engine.services.common import Actor
 from engine.services.common import require_role
 from engine.services.enterprises import normalise_credit_code
 from engine.storage.models import Enterprise
 
 MAX_ROWS = 5000
-MAX_BYTES = 10 * 1024 * 1024
+MAX_BYTES = xlsx.MAX_BYTES
 SHEET = "走访调查表"
 # heading → register-form field (None: used to find the enterprise)
 COLUMNS = [
@@ -87,24 +86,11 @@ def template() -> bytes:
 
 def _read_rows(data: bytes) -> list[tuple[int, dict]]:
     """(spreadsheet row number, {heading: text}) of the non-empty rows. :raises ValidationFailed: bad file."""
-    if len(data) > MAX_BYTES:
-        raise ValidationFailed(
-            _("文件过大"), {"file": _("文件不能超过 %(limit)s MB", limit=MAX_BYTES // 1024 // 1024)}
-        )
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ValidationFailed(
-            _("不是 Excel 文件"), {"file": _("请上传 .xlsx 格式的走访调查表（可先下载模板）")}
-        )
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception:  # noqa: BLE001 - any failure to open is the user's file, reported as such
-        raise ValidationFailed(
-            _("无法读取这个文件"), {"file": _("文件已损坏或不是 .xlsx，请用模板重新填写")}
-        ) from None
-    try:
+    with xlsx.open_workbook(data) as workbook:
         sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
         rows = sheet.iter_rows()
         header = next(rows, None)
+        xlsx.check_row(1, header or ())
         headings = [str(c.value).strip() if c.value is not None else "" for c in header or []]
         missing = [h for h, _f, required in COLUMNS if required and h not in headings]
         if missing:
@@ -115,10 +101,16 @@ def _read_rows(data: bytes) -> list[tuple[int, dict]]:
         positions = {h: headings.index(h) for h, _f, _r in COLUMNS if h in headings}
         result = []
         for number, row in enumerate(rows, start=2):
+            xlsx.check_row(number, row)
             cells = {h: (row[i] if i < len(row) else None) for h, i in positions.items()}
             formulas = [h for h, c in cells.items() if c is not None and c.data_type == "f"]
             values = {h: ("" if c is None or c.value is None else c.value) for h, c in cells.items()}
             if all(str(v).strip() == "" for v in values.values()):
+                if number > MAX_ROWS * 4:  # thousands of blank rows: not a filled-in template
+                    raise ValidationFailed(
+                        _("行数过多"),
+                        {"file": _("表格超过 %(limit)s 行，请删去多余的空行", limit=MAX_ROWS * 4)},
+                    )
                 continue
             if len(result) >= MAX_ROWS:
                 raise ValidationFailed(
@@ -127,8 +119,6 @@ def _read_rows(data: bytes) -> list[tuple[int, dict]]:
                 )
             result.append((number, values, formulas))
         return result
-    finally:
-        workbook.close()
 
 
 def _text(value) -> str:

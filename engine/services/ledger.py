@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from engine.domain.clock import LOCAL_TZ
+from engine.domain.text import spreadsheet_text
 from engine.domain.vocabulary import CASE_STATUSES
 from engine.domain.vocabulary import ENUM_LABELS_ZH
 from engine.domain.vocabulary import TIERS
@@ -134,7 +135,10 @@ def export_cases(eng, actor: Actor, filters: dict, out) -> int:
                 }
                 row = []
                 for _heading, _width, value in COLUMNS:
-                    cell = WriteOnlyCell(sheet, value=value(case, extra))
+                    shown = value(case, extra)
+                    cell = WriteOnlyCell(
+                        sheet, value=spreadsheet_text(shown) if isinstance(shown, str) else shown
+                    )
                     # Styles are interned per workbook; copying a styled cell's style array is what makes
                     # 50,000 rows fast (setting border/alignment objects per cell hashes them every time).
                     cell._style = copy(

@@ -9,6 +9,7 @@ import secrets
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from engine.domain.vocabulary import CASE_STATUSES
 from engine.domain.vocabulary import FIELDS
@@ -26,6 +27,7 @@ from engine.services.enterprises import validate_enterprise
 from engine.storage.models import Case
 from engine.storage.models import CaseEvent
 from engine.storage.models import Enterprise
+from engine.storage.models import FormStamp
 from engine.storage.models import HumanTask
 from engine.storage.models import RateEvent
 
@@ -72,10 +74,26 @@ def _limit(session, eng, client: str) -> None:
     session.add(RateEvent(bucket="public_submit", key=client[:100], at=eng.now()))
 
 
-def submit(eng, data: dict, *, client: str) -> dict:
+STAMP_DAYS = 1  # a public form's stamp is good for a day (web/public.py signs it) and submits once
+
+
+def _use_stamp(session, eng, stamp: str) -> None:
+    """Record the form's stamp as used; a second submission with the same stamp is refused."""
+    if not stamp or len(stamp) > 64 or session.get(FormStamp, stamp) is not None:
+        raise ValidationFailed(
+            _("这份表单已经提交过了"), {"": _("这份表单已经提交过了；如需再报一个问题，请重新打开申报页面")}
+        )
+    session.execute(delete(FormStamp).where(FormStamp.used_at < eng.now() - dt.timedelta(days=STAMP_DAYS)))
+    session.add(FormStamp(stamp=stamp, used_at=eng.now()))
+    session.flush()
+
+
+def submit(eng, data: dict, *, client: str, stamp: str | None = None) -> dict:
     """Register a problem from the public form. Returns the case number and the private tracking token.
 
-    :raises ValidationFailed: with one message per bad field (nothing saved). :raises RateLimited: too many.
+    `stamp` is the one-time id of the form the page served (each form submits once).
+    :raises ValidationFailed: with one message per bad field (nothing saved), or a stamp used before.
+    :raises RateLimited: too many.
     """
     clean = {k: str(data.get(k) or "").strip() for k in ("name", "credit_code", "field", *LIMITS)}
     errors = {}
@@ -101,8 +119,15 @@ def submit(eng, data: dict, *, client: str) -> dict:
         enterprise_fields = None
     if errors:
         raise ValidationFailed(_("请按提示修改后再提交"), errors)
-    with eng.db.transaction() as session:
-        _limit(session, eng, client)
+    try:
+        with eng.db.transaction() as session:
+            _limit(session, eng, client)
+            if stamp is not None:
+                _use_stamp(session, eng, stamp)
+    except IntegrityError:  # the same stamp submitted twice at the same moment: the other one won
+        raise ValidationFailed(
+            _("这份表单已经提交过了"), {"": _("这份表单已经提交过了；如需再报一个问题，请重新打开申报页面")}
+        ) from None
     code = normalise_credit_code(enterprise_fields["credit_code"])
     with eng.db.read() as session:
         enterprise_id = session.scalars(

@@ -68,6 +68,10 @@ class ApiToken(Base):
     expires_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    # service: issued by an admin for another system; login: from POST /auth/token; session: a browser login
+    kind: Mapped[str] = mapped_column(String(20), default="service", server_default="service")
+    last_used_at: Mapped[dt.datetime | None]
+    client: Mapped[str | None] = mapped_column(String(200))  # the browser or address it was issued to
 
 
 class Enterprise(Base):
@@ -296,6 +300,23 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.case_id"))
     created_at: Mapped[dt.datetime]
+
+
+class FormStamp(Base):
+    """A public form's anti-bot stamp that was used: each stamp submits once (kept until it expires anyway)."""
+
+    __tablename__ = "form_stamp"
+    stamp: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class NumberCounter(Base):
+    """The last official number given out per series ("case"): taken in the transaction that saves the case, so
+    a rolled-back registration gives its number back and official numbers have no gaps."""
+
+    __tablename__ = "number_counter"
+    name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
 
 
 class RateEvent(Base):

@@ -18,6 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.domain.clock import UTC
 from engine.errors import Conflict
 from engine.errors import NotFound
+from engine.errors import ScriptError
 from engine.i18n import _
 from engine.workflow.scripts import JienanScriptEngine
 from engine.workflow.specs import ParsedProcess
@@ -60,12 +61,27 @@ def _make_serializer() -> BpmnWorkflowSerializer:
 _SERIALIZER = _make_serializer()
 
 
+# A case round's stored state is a few tens of KB; this much means a script is piling data into the process.
+MAX_STATE_CHARS = 2_000_000
+
+
 def dumps(workflow: BpmnWorkflow) -> str:
-    """Serialise an instance to JSON (without its spec)."""
+    """Serialise an instance to JSON (without its spec).
+
+    :raises ScriptError: the state is larger than MAX_STATE_CHARS (nothing is saved)."""
     dct = _SERIALIZER.to_dict(workflow)
     dct["format"] = STATE_FORMAT
     dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
-    return json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
+    state = json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
+    if len(state) > MAX_STATE_CHARS:
+        raise ScriptError(
+            _(
+                "流程数据过大（%(size)s MB，上限 %(limit)s MB），没有保存：请不要在流程数据里存放大段文字或很长的列表",
+                size=f"{len(state) / 1e6:.1f}",
+                limit=f"{MAX_STATE_CHARS / 1e6:.0f}",
+            )
+        )
+    return state
 
 
 def loads(

@@ -70,17 +70,25 @@ def browser():
 def new_page(browser, live_server):
     """new_page(phone=False): a fresh, logged-out browser context and page on the live server."""
     contexts = []
+    refused = []  # what the Content-Security-Policy blocked: a page that needs it is a defect
+
+    def watch(message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            refused.append(message.text)
 
     def make(phone: bool = False):
         options = dict(PHONE if phone else DESKTOP)
         context = browser.new_context(base_url=live_server, locale="zh-CN", **options)
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", watch)
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert refused == [], refused
 
 
 def login(page, username: str, password: str = DEMO_PASSWORD) -> None:

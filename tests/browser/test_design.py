@@ -54,14 +54,14 @@ def test_manager_changes_a_categorys_tier_and_the_next_case_gets_it(eng, page_as
     manager.select_option("#in-urgency", "一般")
     manager.select_option("#in-category", "用地")
     manager.click("#try-form button[type=submit]")
-    manager.wait_for_function("document.querySelector('#try-result').innerText.includes('20')")
+    manager.wait_for_function("() => document.querySelector('#try-result').innerText.includes('20')")
     manager.click("#btn-check")
     manager.wait_for_selector(".jn-example-result.text-success")
     manager.click("#btn-preview")
     manager.wait_for_selector("#preview .fw-semibold")
     manager.fill("#comment", "用地、融资、政策兑现类问题改由市领导协调")
     manager.click("#btn-publish")
-    manager.wait_for_function("document.querySelector('#status').innerText.includes('已发布版本')")
+    manager.wait_for_function("() => document.querySelector('#status').innerText.includes('已发布版本')")
     shot(manager, "01-published")
     case_id = journey.register(category="用地", urgency="一般")["case_id"]
     page = journey.case(case_id)
@@ -134,7 +134,7 @@ def test_designer_adds_a_step_and_deploys_new_cases_take_it_running_cases_stay(e
     shot(designer, "01-new-step")
     designer.fill("#deploy-comment", "审核通过后由助企干部复核")
     designer.click("#btn-deploy")
-    designer.wait_for_function("document.querySelector('#status').innerText.includes('已部署为版本')")
+    designer.wait_for_function("() => document.querySelector('#status').innerText.includes('已部署为版本')")
     shot(designer, "02-deployed")
 
     fresh = journey.register()["case_id"]
@@ -160,10 +160,10 @@ def test_designer_edits_a_form_with_a_live_preview(eng, page_as, shot):
     designer.wait_for_selector("#problems:not(.d-none)")
     assert "不是有效的 JSON" in designer.locator("#problems").inner_text()
     designer.fill("#schema", text.replace('"审核意见"', '"审核意见（必填说明理由）"', 1))
-    designer.wait_for_function("document.querySelector('#preview').innerText.includes('必填说明理由')")
+    designer.wait_for_function("() => document.querySelector('#preview').innerText.includes('必填说明理由')")
     designer.fill("#comment", "审核意见标题写明要求")
     designer.click("#btn-save")
-    designer.wait_for_function("document.querySelector('#status').innerText.includes('已保存为版本')")
+    designer.wait_for_function("() => document.querySelector('#status').innerText.includes('已保存为版本')")
     shot(designer, "01-form-saved")
     assert "必填说明理由" in eng.forms.get("verify").schema["properties"]["verify_comment"]["title"]
 
