@@ -87,3 +87,23 @@ def test_without_trusted_proxies_a_forwarded_address_is_ignored(client):
     for n in range(5):
         assert _submit(client, f"203.0.113.{n}").status_code == 302
     assert _submit(client, "198.51.100.9").status_code == 429  # the header cannot buy a fresh limit
+
+
+def test_every_inline_script_in_the_templates_carries_the_nonce():
+    """A page script without the nonce would be blocked by the CSP: catch it before a browser does."""
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "web" / "templates"
+    offenders = [
+        f"{path.relative_to(templates)}: {tag}"
+        for path in templates.rglob("*.html")
+        for tag in re.findall(r"<script\b[^>]*>", path.read_text(encoding="utf-8"))
+        if "src=" not in tag and "application/json" not in tag and 'nonce="{{ csp_nonce() }}"' not in tag
+    ]
+    assert offenders == []
+    handlers = [
+        str(path.relative_to(templates))
+        for path in templates.rglob("*.html")
+        if re.search(r"\son[a-z]+=\"", path.read_text(encoding="utf-8"))
+    ]
+    assert handlers == []  # inline event handlers cannot run under the CSP: use data-* and app.js
