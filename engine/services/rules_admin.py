@@ -467,7 +467,7 @@ def version_rows(eng, actor: Actor, decision_id: str, version_id: int) -> dict:
             .limit(1)
         ).first()
         table = _table(version.dmn_xml, decision_id)[1]
-        before = {}
+        before: set[tuple] = set()
         if previous is not None:
             old = _table(previous.dmn_xml, decision_id)[1]
             before = {tuple(r.input_entries + r.output_entries) for r in old.rules}
