@@ -33,9 +33,13 @@ class Conflict(JienanError):
 
 
 class RateLimited(JienanError):
-    """Too many attempts from one client in a while (public forms)."""
+    """Too many attempts from one client in a while (public forms, wrong passwords). `retry_after`: seconds."""
 
     http_status = 429
+
+    def __init__(self, message: str, retry_after: int | None = None, **context):
+        super().__init__(message, **context)
+        self.retry_after = retry_after
 
 
 class ValidationFailed(JienanError):

@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     app.json = IsoJSONProvider(app)
     app.extensions["jienan"] = engine or Engine(settings_from_env(**app.config.get("ENGINE_SETTINGS", {})))
 
+    from web import account
     from web import admin
     from web import api
     from web import auth
@@ -69,6 +70,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
         design,
         rules,
         admin,
+        account,
         api,
         open311,
         public,

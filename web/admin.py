@@ -1,4 +1,4 @@
-"""Administration pages: long-lived API tokens for other systems."""
+"""Administration pages: long-lived API tokens for other systems, and everyone's live logins (to end them)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from flask_login import login_required
 
 from engine.errors import ValidationFailed
 from engine.services import auth as auth_service
+from engine.services import sessions as session_service
 from engine.services.common import require_role
 from web.helpers import actor
 from web.helpers import eng
@@ -41,11 +42,29 @@ def tokens():
     return render_template(
         "admin/tokens.html",
         tokens=auth_service.list_tokens(eng(), actor()),
+        sessions=session_service.live_sessions(eng(), actor()),
         users=auth_service.list_users(eng()),
         issued=issued,
         errors=errors,
         values=values,
     ), 422 if errors else 200
+
+
+@bp.post("/sessions/<int:token_id>/revoke")
+@login_required
+def end_session(token_id: int):
+    require_role(actor(), "admin")
+    session_service.revoke(eng(), actor(), token_id)
+    flash(_("已结束这次登录"), "success")
+    return redirect(url_for("admin.tokens"))
+
+
+@bp.post("/users/<username>/sessions/revoke")
+@login_required
+def end_user_sessions(username: str):
+    ended = session_service.revoke_all(eng(), actor(), username)
+    flash(_("已结束 %(user)s 的 %(n)s 处登录", user=username, n=ended), "success")
+    return redirect(url_for("admin.tokens"))
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

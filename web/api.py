@@ -19,6 +19,7 @@ from engine.services import cases as case_service
 from engine.services import enterprises as enterprise_service
 from engine.services import figures as figure_service
 from engine.services import notifications as notification_service
+from engine.services import sessions as session_service
 from engine.services import tasks as task_service
 from engine.services.attachments import Upload
 from engine.services.attachments import upload_attachment
@@ -47,6 +48,7 @@ def token_required(view):
         if actor is None:
             raise Unauthorized("访问令牌无效或已过期，请重新获取")
         g.actor = actor
+        g.token = token.strip()
         return view(*args, **kwargs)
 
     return wrapper
@@ -72,7 +74,9 @@ def openapi():
 @bp.post("/auth/token")
 def token():
     data = body()
-    actor = auth_service.authenticate(eng(), str(data.get("username", "")), str(data.get("password", "")))
+    actor = session_service.log_in(
+        eng(), str(data.get("username", "")), str(data.get("password", "")), request.remote_addr or "unknown"
+    )
     if actor is None:
         raise Unauthorized("用户名或密码不正确")
     issued = auth_service.issue_login_token(eng(), actor)
@@ -89,6 +93,27 @@ def token():
             },
         }
     )
+
+
+@bp.post("/auth/logout")
+@token_required
+def logout():
+    """The bearer token used for this call ends now."""
+    session_service.end_session(eng(), g.token)
+    return "", 204
+
+
+@bp.get("/auth/tokens")
+@token_required
+def my_tokens():
+    return jsonify({"items": session_service.my_tokens(eng(), g.actor, g.token)})
+
+
+@bp.delete("/auth/tokens/<int:token_id>")
+@token_required
+def revoke_token(token_id: int):
+    session_service.revoke(eng(), g.actor, token_id)
+    return "", 204
 
 
 @bp.post("/auth/service-tokens")

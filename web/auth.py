@@ -13,12 +13,13 @@ from flask import session
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager
+from flask_login import current_user
 from flask_login import login_required
 from flask_login import login_user
 from flask_login import logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from engine.services import auth as auth_service
+from engine.services import sessions as session_service
 from engine.services.common import Actor
 from web.helpers import eng
 
@@ -34,11 +35,13 @@ class WebUser:
     is_active = True
     is_anonymous = False
 
-    def __init__(self, actor: Actor):
+    def __init__(self, actor: Actor, session_token: str):
         self.actor = actor
+        self.session_token = session_token
 
     def get_id(self) -> str:
-        return str(self.actor.user_id)
+        # Flask-Login keeps this in the signed cookie: the server-side session token, checked on every request.
+        return self.session_token
 
     def has_role(self, *roles: str) -> bool:
         return self.actor.has_role(*roles)
@@ -63,12 +66,15 @@ def init_app(app) -> None:
     csrf.init_app(app)
 
     @login_manager.user_loader
-    def _load(user_id: str):
-        try:
-            actor = auth_service.load_actor(eng(), int(user_id))
-        except ValueError:
-            return None
-        return WebUser(actor) if actor else None
+    def _load(session_token: str):
+        actor = session_service.session_actor(eng(), session_token)
+        return WebUser(actor, session_token) if actor else None
+
+
+def _client() -> str:
+    """What a person sees in their session list: browser and address."""
+    agent = (request.user_agent.string or "")[:150]
+    return f"{agent} · {request.remote_addr or ''}"
 
 
 def safe_next(target: str | None) -> str:
@@ -87,12 +93,15 @@ def login():
     username = ""
     if request.method == "POST":
         username = request.form.get("username", "").strip()
-        actor = auth_service.authenticate(eng(), username, request.form.get("password", ""))
+        actor = session_service.log_in(
+            eng(), username, request.form.get("password", ""), request.remote_addr or "unknown"
+        )
         if actor is None:
             error = _("用户名或密码不正确")
         else:
             session.clear()
-            login_user(WebUser(actor))
+            token = session_service.start_session(eng(), actor, _client())
+            login_user(WebUser(actor, token))
             return redirect(safe_next(request.args.get("next")))
     status = 401 if error else 200
     return render_template("auth/login.html", error=error, username=username), status
@@ -102,6 +111,7 @@ def login():
 @login_required
 def logout():
     lang = session.get("lang")
+    session_service.end_session(eng(), current_user.session_token)
     logout_user()
     session.clear()
     if lang:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import jsonify
+from flask import make_response
 from flask import render_template
 from flask import request
 from flask_babel import gettext as _
@@ -12,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import JienanError
+from engine.errors import RateLimited
 from engine.errors import SpecError
 from engine.errors import ValidationFailed
 
@@ -40,7 +42,11 @@ def init_app(app) -> None:
             extra["fields"] = exc.errors
         if isinstance(exc, SpecError) and exc.problems:
             extra["problems"] = exc.problems
-        return error_response(exc.http_status, exc.message, **extra)
+        response = error_response(exc.http_status, exc.message, **extra)
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            response = make_response(response)
+            response.headers["Retry-After"] = str(int(exc.retry_after))
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf(exc):

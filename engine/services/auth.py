@@ -27,11 +27,16 @@ _HASHER = PasswordHasher()
 LOGIN_TOKEN_HOURS = 12
 
 
+def verify_password(password_hash: str, password: str) -> None:
+    """:raises VerificationError: (or InvalidHashError) when the password does not match."""
+    _HASHER.verify(password_hash, password)
+
+
 def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def _actor(session: Session, user: User) -> Actor:
+def actor_of(session: Session, user: User) -> Actor:
     roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.user_id)))
     unit = session.get(Unit, user.unit_id) if user.unit_id else None
     return Actor(
@@ -56,7 +61,7 @@ def authenticate(eng, username: str, password: str) -> Actor | None:
             _HASHER.verify(user.password_hash, password or "")
         except (VerificationError, InvalidHashError):
             return None
-        return _actor(session, user)
+        return actor_of(session, user)
 
 
 def load_actor(eng, user_id: int) -> Actor | None:
@@ -64,16 +69,18 @@ def load_actor(eng, user_id: int) -> Actor | None:
         user = session.get(User, user_id)
         if user is None or not user.is_active:
             return None
-        return _actor(session, user)
+        return actor_of(session, user)
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def issue_login_token(eng, actor: Actor) -> dict:
     """A short-lived bearer token for the user who just proved their password."""
-    return _issue(eng, actor.user_id, "login", eng.now() + dt.timedelta(hours=LOGIN_TOKEN_HOURS), None)
+    return _issue(
+        eng, actor.user_id, "login", eng.now() + dt.timedelta(hours=LOGIN_TOKEN_HOURS), None, kind="login"
+    )
 
 
 def issue_service_token(eng, admin: Actor, username: str, name: str, days: int | None) -> dict:
@@ -95,16 +102,17 @@ def issue_service_token(eng, admin: Actor, username: str, name: str, days: int |
     return _issue(eng, user_id, name, expires, admin.user_id)
 
 
-def _issue(eng, user_id: int, name: str, expires_at, created_by) -> dict:
+def _issue(eng, user_id: int, name: str, expires_at, created_by, kind: str = "service") -> dict:
     token = secrets.token_urlsafe(32)
     with eng.db.transaction() as session:
         row = ApiToken(
             user_id=user_id,
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             name=name,
             created_at=eng.now(),
             expires_at=expires_at,
             created_by=created_by,
+            kind=kind,
         )
         session.add(row)
         session.flush()
@@ -115,7 +123,9 @@ def actor_for_token(eng, token: str) -> Actor | None:
     if not token:
         return None
     with eng.db.read() as session:
-        row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).first()
+        row = session.scalars(
+            select(ApiToken).where(ApiToken.token_hash == token_hash(token), ApiToken.kind != "session")
+        ).first()
         if row is None or row.revoked_at is not None:
             return None
         if row.expires_at is not None and row.expires_at <= eng.now():
@@ -123,7 +133,7 @@ def actor_for_token(eng, token: str) -> Actor | None:
         user = session.get(User, row.user_id)
         if user is None or not user.is_active:
             return None
-        return _actor(session, user)
+        return actor_of(session, user)
 
 
 def list_tokens(eng, admin: Actor) -> list[dict]:
@@ -132,7 +142,7 @@ def list_tokens(eng, admin: Actor) -> list[dict]:
         rows = session.execute(
             select(ApiToken, User.username)
             .join(User, User.user_id == ApiToken.user_id)
-            .where(ApiToken.name != "login")
+            .where(ApiToken.kind == "service")
             .order_by(ApiToken.token_id.desc())
         ).all()
         return [
