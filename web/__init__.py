@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import errors
     from web import evaluation
     from web import figures
+    from web import holidays
     from web import i18n
     from web import notifications
     from web import open311
@@ -67,6 +68,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
         design,
         rules,
         admin,
+        holidays,
         api,
         open311,
         public,

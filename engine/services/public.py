@@ -10,6 +10,7 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 
+from engine.domain import calendar
 from engine.domain.vocabulary import CASE_STATUSES
 from engine.domain.vocabulary import FIELDS
 from engine.domain.vocabulary import TIERS
@@ -163,6 +164,7 @@ def track(eng, token: str) -> dict:
             "tier_label": TIERS.get(case.tier, ("", ""))[0],
             "created_at": case.created_at,
             "deadline_at": case.deadline_at,
+            "deadline_estimated": calendar.is_estimated(case.deadline_at),
             "closed": case.status == "closed",
             "outcome": case.outcome,
             "milestones": milestones,
