@@ -56,13 +56,14 @@ def db_template(tmp_path_factory):
     root = tmp_path_factory.mktemp("db")
     if PG_URL:
         admin = _pg_admin(PG_URL)
-        template = f"jn_tpl_{uuid.uuid4().hex[:8]}"
+        session_tag = uuid.uuid4().hex[:8]
+        template = f"jn_tpl_{session_tag}"
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{template}"'))
         _build_template(_with_db(PG_URL, template), root / "uploads")
 
         def fresh() -> str:
-            name = f"jn_t_{uuid.uuid4().hex[:10]}"
+            name = f"jn_t_{session_tag}_{uuid.uuid4().hex[:10]}"
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
             return _with_db(PG_URL, name)
@@ -71,8 +72,10 @@ def db_template(tmp_path_factory):
         with admin.connect() as conn:
             names = (
                 conn.execute(
-                    text("SELECT datname FROM pg_database WHERE datname LIKE 'jn_t_%' OR datname = :t"),
-                    {"t": template},
+                    # Only this session's clones: "_" is a wildcard in LIKE, so an unescaped 'jn_t_%' also
+                    # matched every other session's template (jn_tpl_…) on a shared server, and dropped it.
+                    text("SELECT datname FROM pg_database WHERE datname LIKE :clones OR datname = :t"),
+                    {"clones": f"jn\\_t\\_{session_tag}\\_%", "t": template},
                 )
                 .scalars()
                 .all()

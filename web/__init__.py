@@ -46,6 +46,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import errors
     from web import evaluation
     from web import figures
+    from web import holidays
     from web import i18n
     from web import notifications
     from web import open311
@@ -71,6 +72,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
         rules,
         admin,
         account,
+        holidays,
         api,
         open311,
         public,

@@ -13,6 +13,7 @@ from flask_login import login_required
 
 from engine.errors import ValidationFailed
 from engine.services import auth as auth_service
+from engine.services import holidays as holiday_service
 from engine.services import sessions as session_service
 from engine.services.common import require_role
 from web.helpers import actor
@@ -47,6 +48,7 @@ def tokens():
         issued=issued,
         errors=errors,
         values=values,
+        missing=holiday_service.missing_years(eng()),
     ), 422 if errors else 200
 
 

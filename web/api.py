@@ -18,6 +18,7 @@ from engine.services import case_list
 from engine.services import cases as case_service
 from engine.services import enterprises as enterprise_service
 from engine.services import figures as figure_service
+from engine.services import holidays as holiday_service
 from engine.services import notifications as notification_service
 from engine.services import sessions as session_service
 from engine.services import tasks as task_service
@@ -298,6 +299,54 @@ def read_notifications():
             "notification_ids 应为整数列表（省略则全部标为已读）", {"notification_ids": "应为整数列表"}
         )
     return jsonify({"marked": notification_service.mark_read(eng(), g.actor, ids)})
+
+
+@bp.get("/calendar")
+@token_required
+def calendar_years():
+    """The years around today (and every entered one): where their working days come from (admins)."""
+    return jsonify(holiday_service.overview(eng(), g.actor))
+
+
+@bp.get("/calendar/<int:year>")
+@token_required
+def calendar_year(year: int):
+    return jsonify(holiday_service.year_detail(eng(), g.actor, year))
+
+
+@bp.put("/calendar/<int:year>")
+@token_required
+def put_calendar_year(year: int):
+    """Enter or replace a year's official schedule; open deadlines it moves are counted again."""
+    data = body()
+    result = holiday_service.save_from_lists(
+        eng(), g.actor, year, data.get("reference"), data.get("holidays"), data.get("workdays")
+    )
+    return jsonify(result)
+
+
+@bp.post("/calendar/<int:year>/import")
+@token_required
+def import_calendar_year(year: int):
+    storage = request.files.get("file")
+    if storage is None or not storage.filename:
+        raise ValidationFailed(
+            "请以 multipart/form-data 上传名为 file 的 .xlsx 或 .csv 文件", {"file": "缺少文件"}
+        )
+    try:
+        data = storage.read(holiday_service.MAX_BYTES + 1)
+    finally:
+        storage.close()
+    result = holiday_service.import_file(
+        eng(), g.actor, year, request.form.get("reference", ""), storage.filename, data
+    )
+    return jsonify(result)
+
+
+@bp.delete("/calendar/<int:year>")
+@token_required
+def delete_calendar_year(year: int):
+    return jsonify(holiday_service.remove_schedule(eng(), g.actor, year, source="api"))
 
 
 @bp.errorhandler(PermissionDenied)

@@ -19,6 +19,7 @@ from engine.domain.vocabulary import TIERS
 from engine.errors import ValidationFailed
 from engine.services import auth as auth_service
 from engine.services import figures as figure_service
+from engine.services import holidays as holiday_service
 from web.helpers import actor
 from web.helpers import eng
 from web.i18n import label
@@ -163,6 +164,7 @@ def dashboard():
         choices=_choices(),
         definitions=DEFINITIONS,
         data_url=url_for("figures.data", **request.args.to_dict()) if not errors else url_for("figures.data"),
+        missing=holiday_service.missing_years(eng()),
     ), (422 if errors else 200)
 
 

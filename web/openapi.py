@@ -113,6 +113,10 @@ def openapi_document(base_path: str, register_schema: dict) -> dict:
                         "channel": {"type": "string"},
                         "round_no": {"type": "integer"},
                         "deadline_at": {"type": ["string", "null"], "format": "date-time"},
+                        "deadline_estimated": {
+                            "type": "boolean",
+                            "description": "办理期限落在尚无官方节假日安排的年份，按周一至周五估算（录入安排后自动重算）",
+                        },
                         "created_at": {"type": "string", "format": "date-time"},
                     },
                 },
@@ -140,6 +144,11 @@ def openapi_document(base_path: str, register_schema: dict) -> dict:
                         "role": {"type": "string"},
                         "holder": {"type": "string"},
                         "case_id": {"type": "integer"},
+                        "due_at": {"type": ["string", "null"], "format": "date-time"},
+                        "due_estimated": {
+                            "type": "boolean",
+                            "description": "期限落在尚无官方节假日安排的年份，按周一至周五估算",
+                        },
                         "form_key": {"type": ["string", "null"]},
                         "can_act": {"type": "boolean"},
                         "lock_version": {"type": "integer"},
@@ -160,6 +169,7 @@ def openapi_document(base_path: str, register_schema: dict) -> dict:
                     },
                 },
                 "RegisterCase": register,
+                **CALENDAR_SCHEMAS,
             },
         },
         "paths": {
@@ -417,6 +427,7 @@ def openapi_document(base_path: str, register_schema: dict) -> dict:
                     "responses": {"200": _json({"type": "object"}), **ERRORS},
                 }
             },
+            **calendar_paths(secured),
             "/enterprises/{enterprise_id}": {
                 "get": {
                     "summary": "一企一档：企业及其全部诉求",
@@ -432,5 +443,214 @@ def openapi_document(base_path: str, register_schema: dict) -> dict:
                     "responses": {"200": _json(_ref("Enterprise")), **ERRORS},
                 }
             },
+        },
+    }
+
+
+_SOURCE = {
+    "type": "string",
+    "enum": ["entered", "library", "estimated"],
+    "description": "entered：已录入的官方安排（优先）；library：chinesecalendar 内置数据；estimated：无官方数据，按周一至周五估算",
+}
+_DAY_INPUT = {
+    "oneOf": [
+        {"type": "string", "format": "date", "description": "一天，YYYY-MM-DD"},
+        {
+            "type": "object",
+            "required": ["date"],
+            "properties": {
+                "date": {"type": "string", "format": "date"},
+                "end": {"type": ["string", "null"], "format": "date", "description": "一段假期的最后一天"},
+                "name": {"type": ["string", "null"], "maxLength": 50, "description": "如 春节、国庆节"},
+            },
+        },
+    ]
+}
+_SNAPSHOT = {
+    "type": ["object", "null"],
+    "properties": {
+        "reference": {"type": "string"},
+        "holidays": {"type": "array", "items": {"type": "object"}},
+        "workdays": {"type": "array", "items": {"type": "object"}},
+    },
+}
+CALENDAR_SCHEMAS = {
+    "CalendarDay": {
+        "type": "object",
+        "properties": {
+            "date": {"type": "string", "format": "date"},
+            "name": {"type": ["string", "null"]},
+            "weekday": {"type": "integer", "minimum": 0, "maximum": 6, "description": "0 为星期一"},
+        },
+    },
+    "CalendarChange": {
+        "type": "object",
+        "properties": {
+            "change_id": {"type": "integer"},
+            "year": {"type": "integer"},
+            "at": {"type": "string", "format": "date-time"},
+            "actor": {"type": ["string", "null"]},
+            "action": {"type": "string", "enum": ["entered", "updated", "removed"]},
+            "source": {"type": "string", "enum": ["page", "file", "api"]},
+            "summary": {"type": "string"},
+            "before": _SNAPSHOT,
+            "after": _SNAPSHOT,
+            "recomputed": {
+                "type": ["object", "null"],
+                "description": "cases：重算期限的诉求数；moved：诉求及其期限 from → to",
+            },
+        },
+    },
+    "CalendarYears": {
+        "type": "object",
+        "properties": {
+            "today": {"type": "string", "format": "date"},
+            "missing": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "今年、明年中尚无官方安排的年份（其期限按周一至周五估算）",
+            },
+            "years": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "year": {"type": "integer"},
+                        "source": _SOURCE,
+                        "reference": {"type": ["string", "null"]},
+                        "holidays": {"type": "integer"},
+                        "workdays": {"type": "integer"},
+                        "updated_at": {"type": ["string", "null"], "format": "date-time"},
+                        "updated_by": {"type": ["string", "null"]},
+                    },
+                },
+            },
+            "history": {"type": "array", "items": _ref("CalendarChange")},
+        },
+    },
+    "CalendarYear": {
+        "type": "object",
+        "properties": {
+            "year": {"type": "integer"},
+            "source": _SOURCE,
+            "reference": {"type": "string"},
+            "holidays": {"type": "array", "items": _ref("CalendarDay")},
+            "workdays": {"type": "array", "items": _ref("CalendarDay")},
+            "history": {"type": "array", "items": _ref("CalendarChange")},
+        },
+    },
+    "CalendarInput": {
+        "type": "object",
+        "required": ["reference", "holidays"],
+        "properties": {
+            "reference": {
+                "type": "string",
+                "maxLength": 200,
+                "description": "通知文号，如 国办发明电〔2026〕X号",
+            },
+            "holidays": {
+                "type": "array",
+                "items": _DAY_INPUT,
+                "description": "放假的日子（含假期中的周六、周日），都应在该年内",
+            },
+            "workdays": {
+                "type": "array",
+                "items": _DAY_INPUT,
+                "description": "调休上班的周六、周日",
+            },
+        },
+    },
+    "CalendarSaved": {
+        "type": "object",
+        "properties": {
+            "year": {"type": "integer"},
+            "changed": {"type": "boolean", "description": "false：与已录入的安排相同，什么也没改"},
+            "action": {"type": ["string", "null"], "enum": ["entered", "updated", "removed", None]},
+            "summary": {"type": "string"},
+            "holidays": {"type": "integer"},
+            "workdays": {"type": "integer"},
+            "recomputed": {"type": "integer", "description": "重算了期限的未办结诉求数"},
+            "moved": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "case_id": {"type": "integer"},
+                        "case_no": {"type": "string"},
+                        "from": {"type": ["string", "null"], "format": "date-time"},
+                        "to": {"type": ["string", "null"], "format": "date-time"},
+                    },
+                },
+            },
+            "change_id": {"type": "integer"},
+        },
+    },
+}
+
+
+def calendar_paths(secured: list) -> dict:
+    """The official holiday schedules (admins only)."""
+    year = [{"name": "year", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    return {
+        "/calendar": {
+            "get": {
+                "summary": "各年份工作日的依据（已录入 / 内置数据 / 估算）、尚缺官方安排的年份、修改记录（管理员）",
+                "security": secured,
+                "responses": {"200": _json(_ref("CalendarYears")), **ERRORS},
+            }
+        },
+        "/calendar/{year}": {
+            "get": {
+                "summary": "某年的法定节假日安排和修改记录（管理员）",
+                "security": secured,
+                "parameters": year,
+                "responses": {"200": _json(_ref("CalendarYear")), **ERRORS},
+            },
+            "put": {
+                "summary": "录入或整体替换某年的官方节假日安排（管理员）",
+                "description": "录入的安排优先于 chinesecalendar 内置数据；未到期的办理期限、签收时限和流程计时器按新安排"
+                "重算，每件受影响的诉求记入办理记录。任何一行有误都不保存，422 的 error.fields 按位置"
+                "（如 holidays[2]）给出原因。",
+                "security": secured,
+                "parameters": year,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("CalendarInput")}},
+                },
+                "responses": {
+                    "200": _json(_ref("CalendarSaved")),
+                    **ERRORS,
+                    "409": _json(_ref("Error"), "另一位管理员同时修改了这一年"),
+                },
+            },
+            "delete": {
+                "summary": "撤销某年录入的安排（之后按内置数据或周一至周五计算，并重算期限）（管理员）",
+                "security": secured,
+                "parameters": year,
+                "responses": {"200": _json(_ref("CalendarSaved")), **ERRORS},
+            },
+        },
+        "/calendar/{year}/import": {
+            "post": {
+                "summary": "从 .xlsx 或 .csv 文件导入某年的安排（列：日期、结束日期、类型、名称）（管理员）",
+                "security": secured,
+                "parameters": year,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file", "reference"],
+                                "properties": {
+                                    "file": {"type": "string", "format": "binary"},
+                                    "reference": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": _json(_ref("CalendarSaved")), **ERRORS},
+            }
         },
     }

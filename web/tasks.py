@@ -15,6 +15,7 @@ from engine.domain.vocabulary import FLAGS
 from engine.errors import ValidationFailed
 from engine.services import auth as auth_service
 from engine.services import cases as case_service
+from engine.services import holidays as holiday_service
 from engine.services import tasks as task_service
 from web.helpers import actor
 from web.helpers import after_submit
@@ -44,7 +45,9 @@ def inbox():
     if flag not in FLAGS:
         flag = None
     result = task_service.list_tasks(eng(), actor(), scope, page=request.args.get("page"), flag=flag)
-    return render_template("tasks/inbox.html", result=result, scope=scope, flag=flag)
+    # Admins land here: they are the ones who can enter a missing year's holiday schedule.
+    missing = holiday_service.missing_years(eng()) if actor().has_role("admin") else []
+    return render_template("tasks/inbox.html", result=result, scope=scope, flag=flag, missing=missing)
 
 
 def _task_page(task: dict, values: dict, errors: dict, status: int = 200):

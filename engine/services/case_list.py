@@ -10,6 +10,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
 
+from engine.domain import calendar
 from engine.domain.clock import LOCAL_TZ
 from engine.domain.vocabulary import CASE_STATUSES
 from engine.domain.vocabulary import TIERS
@@ -185,6 +186,8 @@ def case_summary(case: Case, units: dict[int, str]) -> dict:
         "lead_unit": units.get(case.lead_unit_id),
         "time_limit_days": case.time_limit_days,
         "deadline_at": case.deadline_at,
+        # The deadline falls in a year without official holiday data: counted on weekdays, so only an estimate.
+        "deadline_estimated": calendar.is_estimated(case.deadline_at),
         "flag": case.flag,
         "notice_count": case.notice_count,
         "original_deadline_at": case.original_deadline_at,

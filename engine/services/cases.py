@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine.domain import calendar
 from engine.domain.clock import LOCAL_TZ
 from engine.domain.vocabulary import ROLES
 from engine.errors import Conflict
@@ -358,6 +359,7 @@ def task_holder(task: HumanTask, units: dict[int, str], people: dict[int, str]) 
         "holder": holder,
         "created_at": task.created_at,
         "due_at": task.due_at,
+        "due_estimated": calendar.is_estimated(task.due_at),  # due in a year without official holiday data
         "form_key": task.form_key,
     }
 

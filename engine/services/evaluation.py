@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.domain.calendar import is_working_day
+from engine.domain import calendar
+from engine.domain.calendar import WorkingCalendar
 from engine.domain.clock import LOCAL_TZ
 from engine.errors import Conflict
 from engine.errors import NotFound
@@ -51,10 +52,12 @@ DRAFT_READERS = ("manager", "admin", "leader", "supervisor")
 START_OF_DAY = dt.time(9, 0)
 
 
-def due_moment(period: figures.Period) -> dt.datetime:
-    """09:00 on the first working day after the quarter (Asia/Shanghai), as UTC."""
+def due_moment(period: figures.Period, working: WorkingCalendar | None = None) -> dt.datetime:
+    """09:00 on the first working day after the quarter (Asia/Shanghai), as UTC (on `working`, else the
+    process's calendar)."""
+    working = working or calendar.current()
     day = period.end + dt.timedelta(days=1)
-    while not is_working_day(day):
+    while not working.is_working_day(day):
         day += dt.timedelta(days=1)
     return dt.datetime.combine(day, START_OF_DAY, tzinfo=LOCAL_TZ).astimezone(dt.UTC)
 
@@ -187,6 +190,40 @@ def _start(eng, session: Session, period: figures.Period, due: dt.datetime, acto
     events = flow.run_engine(eng, workflow)
     settle(eng, session, board, instance, workflow, parsed, engine, actor, events)
     return board
+
+
+def reschedule(eng, session: Session, working: WorkingCalendar, year: int) -> list[dict]:
+    """Evaluations still waiting whose start — the first working day after their quarter — moves on `working`
+    (a holiday schedule was entered for `year`): their start timer, the board's time, a note on their record.
+    Returns [{quarter, from, to}] (ISO)."""
+    moved = []
+    boards = session.scalars(
+        select(EvaluationBoard).where(EvaluationBoard.status == "scheduled").order_by(EvaluationBoard.quarter)
+    ).all()
+    for board in boards:
+        due = due_moment(_quarter(board.quarter), working)
+        if due == board.due_at or board.instance_id is None or due <= eng.now():
+            continue
+        instance = session.get(WorkflowInstance, board.instance_id)
+        workflow, parsed, engine = load(eng, session, instance)
+        for task in runtime.open_tasks(workflow):
+            if "evaluation_due" in task.data:
+                task.data["evaluation_due"] = _iso(due)
+        for task in runtime.waiting_date_timers(workflow):
+            expression = runtime.timer_expression(task)
+            if "now_iso" not in expression:
+                runtime.rearm_timer(task, str(engine.evaluate(task, expression)))
+        moved.append({"quarter": board.quarter, "from": _iso(board.due_at), "to": _iso(due)})
+        board.due_at = due
+        _event(
+            session,
+            eng,
+            board.quarter,
+            "rescheduled",
+            f"按{year}年节假日安排，考评改于 {_iso(due)[:16].replace('T', ' ')} 开始",
+        )
+        settle(eng, session, board, instance, workflow, parsed, engine, None, [])
+    return moved
 
 
 def start_now(eng, actor: Actor, quarter: str) -> dict:

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from engine.domain import calendar
 from engine.domain.vocabulary import CASE_STATUSES
 from engine.domain.vocabulary import FIELDS
 from engine.domain.vocabulary import TIERS
@@ -195,6 +196,7 @@ def track(eng, token: str) -> dict:
             "tier_label": TIERS.get(case.tier, ("", ""))[name],
             "created_at": case.created_at,
             "deadline_at": case.deadline_at,
+            "deadline_estimated": calendar.is_estimated(case.deadline_at),
             "closed": case.status == "closed",
             "outcome": case.outcome,
             "milestones": milestones,

@@ -1,4 +1,5 @@
-"""Tables: units and users, enterprises, cases and their history, process/rule versions, instances, task projection."""
+"""Tables: units and users, enterprises, cases and their history, process/rule versions, instances, task projection,
+the official holiday schedules admins enter."""
 
 from __future__ import annotations
 
@@ -520,3 +521,44 @@ class EvaluationEvent(Base):
     title: Mapped[str] = mapped_column(String(200))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
     data: Mapped[dict | None] = mapped_column(JSON)
+
+
+class OfficialCalendar(Base):
+    """A year's official holiday schedule as an admin entered it (the State Council's notice, 国办发明电…): it
+    takes precedence over the chinesecalendar library for that year. Its days are official_calendar_day rows."""
+
+    __tablename__ = "official_calendar"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reference: Mapped[str] = mapped_column(String(200))  # the notice's reference, 国办发明电〔2026〕X号
+    change_id: Mapped[int] = mapped_column(Integer)  # the calendar_change that wrote this version
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class OfficialCalendarDay(Base):
+    """One day of an entered schedule: a day off (kind "off", weekend days inside a holiday block included) or a
+    make-up working day (kind "work", 调休上班). Days not listed follow the week: Monday to Friday work."""
+
+    __tablename__ = "official_calendar_day"
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("official_calendar.year", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # off / work
+    name: Mapped[str | None] = mapped_column(String(50))  # 春节, 国庆节, … (as the notice names the holiday)
+
+
+class CalendarChange(Base):
+    """Append-only record of every change to the entered schedules: who, when, before → after, and the open
+    deadlines it moved. Its newest id tells every process whether its cached schedules are stale."""
+
+    __tablename__ = "calendar_change"
+    change_id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[dt.datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))  # entered / updated / removed
+    source: Mapped[str] = mapped_column(String(20))  # page / file / api
+    summary: Mapped[str] = mapped_column(String(500))
+    before: Mapped[dict | None] = mapped_column(JSON)  # {"reference", "holidays": [...], "workdays": [...]}
+    after: Mapped[dict | None] = mapped_column(JSON)
+    recomputed: Mapped[dict | None] = mapped_column(JSON)  # {"cases": n, "moved": [{case_no, from, to}, …]}

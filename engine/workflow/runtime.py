@@ -12,6 +12,9 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
@@ -22,6 +25,7 @@ from engine.errors import ScriptError
 from engine.i18n import _
 from engine.workflow.scripts import JienanScriptEngine
 from engine.workflow.specs import ParsedProcess
+from engine.workflow.timers import current_clock
 
 # Bump when the stored instance format changes, and add a migration for the older format.
 STATE_FORMAT = "jienan-1"
@@ -116,6 +120,7 @@ def advance(workflow: BpmnWorkflow) -> list:
     """Run everything the engine can run now. Returns uncaught BPMN events (errors/escalations) for the caller."""
     workflow.refresh_timers()
     workflow.do_engine_steps()
+    _stamp_armed_timers(workflow)
     # A terminate end event announces itself as an uncaught event; it is the normal end of a round, not news.
     return [e for e in workflow.get_events() if not isinstance(e.event_definition, TerminateEventDefinition)]
 
@@ -186,9 +191,6 @@ def current_data(workflow: BpmnWorkflow) -> dict:
 
 def next_timer(workflow: BpmnWorkflow):
     """When the earliest waiting timer of this instance is due (UTC), or None: the worker's index column."""
-    from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
-    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-
     due = []
     for task in workflow.event_manager.tasks.values():
         definition = task.task_spec.event_definition
@@ -205,3 +207,74 @@ def next_timer(workflow: BpmnWorkflow):
             continue
         due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     return min(due) if due else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Re-arming date timers when the calendar they were counted on changes
+
+ARMED_AT = "jienan_armed_at"  # internal data: when (engine clock, ISO) a timer computed its moment
+
+
+def _stamp_armed_timers(workflow: BpmnWorkflow) -> None:
+    """Note when each newly waiting timer computed its moment: an expression reading the clock
+    (`working_days_after(now_iso(), 2)`) can then be evaluated again as at that moment."""
+    clock = current_clock()
+    if clock is None:
+        return
+    for task in workflow.event_manager.tasks.values():
+        if "event_value" in task.internal_data and ARMED_AT not in task.internal_data:
+            task.internal_data[ARMED_AT] = clock.now().isoformat()
+
+
+def waiting_date_timers(workflow: BpmnWorkflow) -> list:
+    """The instance's waiting timers set to a moment (timeDate) that has been computed: the ones a calendar
+    change can move. Durations and cycles count calendar time and are left alone."""
+    return [
+        task
+        for task in workflow.event_manager.tasks.values()
+        if isinstance(task.task_spec.event_definition, TimeDateEventDefinition)
+        and not isinstance(task.task_spec.event_definition, CycleTimerEventDefinition)
+        and task.internal_data.get("event_value") is not None
+    ]
+
+
+def timer_moment(task):
+    """The moment (aware UTC) a waiting timer task fires, or None when its value does not parse."""
+    try:
+        moment = TimerEventDefinition.get_datetime(str(task.internal_data.get("event_value")))
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def armed_at(task) -> str | None:
+    """When the timer computed its moment (stamped since the calendar could change), else None."""
+    return task.internal_data.get(ARMED_AT)
+
+
+def attached_human_task_id(task) -> str | None:
+    """For a timer on the boundary of a human task, that task's id (its arrival time is in the projection)."""
+    parent = task.parent
+    for sibling in parent.children if parent is not None else ():
+        if sibling is not task and sibling.task_spec.manual:
+            return str(sibling.id)
+    return None
+
+
+def timer_expression(task) -> str:
+    return task.task_spec.event_definition.expression
+
+
+def rearm_timer(task, value: str) -> None:
+    """Set a waiting timer to fire at `value` (ISO) instead of the moment it computed before."""
+    task.internal_data["event_value"] = value
+    task.internal_data.pop("event_fired", None)
+
+
+def open_tasks(workflow: BpmnWorkflow) -> list:
+    """Every task that has not finished (ready, waiting or still to come), the last completed one included: the
+    task data a changed workflow variable must be written to."""
+    tasks = workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK)
+    if workflow.last_task is not None and workflow.last_task not in tasks:
+        tasks.append(workflow.last_task)
+    return tasks

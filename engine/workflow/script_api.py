@@ -10,8 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from engine.domain.calendar import add_working_days
-from engine.domain.calendar import subtract_working_days
+from engine.domain import calendar
 from engine.domain.clock import LOCAL_TZ
 from engine.domain.vocabulary import FLAGS
 from engine.domain.vocabulary import TIERS
@@ -71,12 +70,20 @@ def _days(value) -> int:
 
 
 class ScriptApi:
-    """Helpers bound to one unit of work: its clock and the case it runs for. `effects` collects requests."""
+    """Helpers bound to one unit of work: its clock and the case it runs for. `effects` collects requests.
 
-    def __init__(self, clock, case_state: dict | None = None):
+    Working days are counted on the process's calendar, or on `working_calendar` when given (a timer re-armed on
+    the calendar as it stands after a holiday schedule is entered, before that change is committed).
+    """
+
+    def __init__(self, clock, case_state: dict | None = None, working_calendar=None):
         self.clock = clock
         self.case_state = dict(case_state or {})
         self.effects: list[Effect] = []
+        self.working_calendar = working_calendar
+
+    def _calendar(self):
+        return self.working_calendar or calendar.current()
 
     def functions(self) -> dict:
         return {name: getattr(self, name) for name in SCRIPT_FUNCTIONS}
@@ -87,11 +94,11 @@ class ScriptApi:
 
     def working_days_after(self, start, days) -> str:
         """End (18:00) of the Nth working day after `start`, on China's official calendar."""
-        return _iso(add_working_days(_parse(start), _days(days)))
+        return _iso(self._calendar().add_working_days(_parse(start), _days(days)))
 
     def working_days_before(self, end, days) -> str:
         """Start (09:00) of the working day N working days before `end`'s day."""
-        return _iso(subtract_working_days(_parse(end), _days(days)))
+        return _iso(self._calendar().subtract_working_days(_parse(end), _days(days)))
 
     def is_past(self, moment) -> bool:
         return _parse(moment) <= self.clock.now()
