@@ -19,6 +19,7 @@ from flask_login import login_user
 from flask_login import logout_user
 from flask_wtf.csrf import CSRFProtect
 
+from engine.errors import RateLimited
 from engine.services import sessions as session_service
 from engine.services.common import Actor
 from web.helpers import eng
@@ -93,9 +94,13 @@ def login():
     username = ""
     if request.method == "POST":
         username = request.form.get("username", "").strip()
-        actor = session_service.log_in(
-            eng(), username, request.form.get("password", ""), request.remote_addr or "unknown"
-        )
+        try:
+            actor = session_service.log_in(
+                eng(), username, request.form.get("password", ""), request.remote_addr or "unknown"
+            )
+        except RateLimited as exc:  # the login page again, saying how long to wait
+            page = render_template("auth/login.html", error=exc.message, username=username)
+            return page, 429, {"Retry-After": str(exc.retry_after or 60)}
         if actor is None:
             error = _("用户名或密码不正确")
         else:

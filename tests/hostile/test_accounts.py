@@ -123,7 +123,7 @@ def test_users_see_and_end_their_own_tokens_only(client, eng, actors):
 def test_the_account_page_lists_this_login(client):
     assert _login(client, username="supervisor").status_code == 302
     page = client.get("/account/")
-    assert page.status_code == 200 and "当前" in page.text and "修改密码" in page.text
+    assert page.status_code == 200 and "本机" in page.text and "修改密码" in page.text
 
 
 def test_throttling_counts_through_a_trusted_proxy(eng):
