@@ -55,7 +55,28 @@ def make_engine(url: str) -> SAEngine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    _strip_nul_bytes(engine)
+    return engine
+
+
+def _without_nul(params):
+    if isinstance(params, dict):
+        return {
+            k: v.replace("\x00", "") if isinstance(v, str) and "\x00" in v else v for k, v in params.items()
+        }
+    if isinstance(params, list | tuple):
+        return type(params)(_without_nul(p) if isinstance(p, dict | list | tuple) else p for p in params)
+    return params
+
+
+def _strip_nul_bytes(engine: SAEngine) -> None:
+    """PostgreSQL text cannot hold a NUL character (SQLite can): one pasted into any field would be a 500. It
+    carries no meaning in text, so it is dropped from every bound string on the way in."""
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _before(conn, cursor, statement, parameters, context, executemany):
+        return statement, _without_nul(parameters)
 
 
 def _configure_sqlite(engine: SAEngine) -> None:

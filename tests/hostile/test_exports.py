@@ -84,3 +84,25 @@ def test_a_public_submission_with_control_characters_is_stored_clean(client, eng
 def test_the_text_helpers():
     assert strip_controls("a\x0bb\tc\nd\x7f") == "ab\tc\nd"
     assert spreadsheet_text("=1+1") == "'=1+1" and spreadsheet_text("普通") == "普通"
+
+
+def test_a_nul_character_anywhere_in_input_is_not_a_server_error(client, auth, journey):
+    """PostgreSQL text cannot hold NUL (SQLite can): fields that skip the forms' cleaning are safe too."""
+    case_id = journey.register()["case_id"]
+    auth.login("designer")
+    response = client.post(
+        "/design/case_handling/draft", data={"xml": "<bpmn:definitions/>\x00", "comment": "草稿\x00说明"}
+    )
+    assert response.status_code < 500
+    auth.login("dispatcher")
+    assert client.get(f"/cases/{case_id}").status_code == 200
+    token = client.post("/api/v1/auth/token", json={"username": "registrar", "password": "jienan2026"}).json[
+        "token"
+    ]
+    created = client.post(
+        "/api/v1/enterprises",
+        json={"name": "零字节\x00测试有限公司", "credit_code": "91350400G4EFFB420Q", "field": "工业"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status_code in (200, 201), created.json
+    assert "\x00" not in created.json["name"]
