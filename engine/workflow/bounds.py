@@ -72,7 +72,8 @@ class Budget:
 
 
 class bounded:  # noqa: N801 - used as `with bounded():`
-    """Run the block under a fresh budget (the outer one, if any, is restored after)."""
+    """Run the block under a fresh budget (the outer one, if any, is restored after). Deep recursion and an
+    allocation the machine refuses inside the block end the script (a ScriptError), not the process."""
 
     __slots__ = ("previous",)
 
@@ -81,8 +82,12 @@ class bounded:  # noqa: N801 - used as `with bounded():`
         budget = _local.budget = Budget()
         return budget
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, _value, _traceback) -> None:
         _local.budget = self.previous
+        if kind is RecursionError:
+            raise ScriptError(_("脚本递归过深，已中止")) from None
+        if kind is MemoryError:
+            raise ScriptError(_("脚本需要的内存过多，已中止")) from None
 
 
 def current() -> Budget:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import contextlib
 import functools
 import operator
 import re
@@ -257,17 +256,6 @@ def check_source(source: str, mode: str = "exec") -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def _resource_errors():
-    """Deep recursion and an allocation the machine refuses end the script, not the process."""
-    try:
-        yield
-    except RecursionError:
-        raise ScriptError(_("脚本递归过深，已中止")) from None
-    except MemoryError:
-        raise ScriptError(_("脚本需要的内存过多，已中止")) from None
-
-
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """SpiffWorkflow script environment whose evaluate/execute go through RestrictedPython."""
 
@@ -298,7 +286,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression, context, external_context=None):
         code = compile_source(expression, "eval")
         namespace = self._namespace(context, external_context)
-        with bounds.bounded(), _resource_errors():
+        with bounds.bounded():
             return eval(code, namespace)
 
     def execute(self, script, context, external_context=None):
@@ -309,7 +297,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             )
         code = compile_source(script, "exec")
         namespace = self._namespace(context, external_context)
-        with bounds.bounded(), _resource_errors():
+        with bounds.bounded():
             exec(code, namespace)
         protected = {**self.globals, **(external_context or {})}
         replaced = sorted(name for name, value in protected.items() if namespace.get(name) is not value)
