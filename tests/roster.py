@@ -53,8 +53,11 @@ def with_entity_declaration(data: bytes) -> bytes:
             content = source.read(entry.filename)
             if entry.filename == "xl/worksheets/sheet1.xml":
                 content = content.replace(
-                    b"?>", b'?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>', 1
+                    b"<worksheet",
+                    b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;">]><worksheet',
+                    1,
                 )
+                assert b"<!DOCTYPE" in content
             target.writestr(entry.filename, content)
     return out.getvalue()
 
