@@ -197,6 +197,7 @@ class Lookup:
     units: dict[str, Unit]  # by name and by code
     users: dict[str, tuple[int, str, int | None]]  # username → (user_id, display name, unit_id)
     enterprises: dict[str, int]  # credit code → enterprise_id
+    people: dict[int, str]  # user_id → the name of that account's person on the roster
 
     @classmethod
     def load(cls, session: Session, *, usernames=(), credit_codes=()) -> Lookup:
@@ -219,6 +220,15 @@ class Lookup:
                     )
                 )
             }
+        people = {}
+        if users:
+            people = dict(
+                session.execute(
+                    select(RosterPerson.user_id, RosterPerson.name).where(
+                        RosterPerson.user_id.in_([u[0] for u in users.values()])
+                    )
+                ).all()
+            )
         codes = sorted({c for c in credit_codes if c})
         enterprises = {}
         if codes:
@@ -229,7 +239,7 @@ class Lookup:
                     )
                 ).all()
             )
-        return cls(levels, units, users, enterprises)
+        return cls(levels, units, users, enterprises, people)
 
 
 @dataclasses.dataclass
@@ -286,6 +296,12 @@ def check_row(
     user = lookup.users.get(v["account"]) if v["account"] else None
     if v["account"] and user is None:
         problems["account"] = _("没有账号为 %(user)s 的在用用户", user=v["account"])
+    known_as = lookup.people.get(user[0]) if user else None
+    if known_as and v["name"] and v["name"] != known_as:
+        # One account is one person: a different name is a typo or the wrong account, never a silent rename.
+        problems["account"] = _(
+            "账号 %(user)s 在名册中是“%(name)s”，与本行姓名不符", user=v["account"], name=known_as
+        )
     if v["phone"] and not _PHONE.match(v["phone"]):
         problems["phone"] = _("电话号码格式不对")
     if level is not None:
@@ -305,7 +321,7 @@ def check_row(
         row.contact = {"name": v["name"], "title": v["title"] or None, "phone": v["phone"] or None}
         return row, {}
     if v["name"] or user:
-        row.person_name = v["name"] or user[1][:50]
+        row.person_name = v["name"] or known_as or user[1][:50]
         row.person_title = v["title"] or None
         row.person_phone = v["phone"] or None
         if user:
@@ -364,20 +380,25 @@ class PersonResolver:
         return person
 
 
-def new_pairing(row: PairingRow, person: RosterPerson | None, eng, actor: Actor) -> Pairing:
+def pairing_values(row: PairingRow, person: RosterPerson | None, eng, actor: Actor) -> dict:
+    """The pairing table's columns for a checked row (a roster import inserts thousands in one statement)."""
     contact = row.contact or {}
-    return Pairing(
-        enterprise_id=row.enterprise_id,
-        level_id=row.level.level_id,
-        unit_id=row.unit_id,
-        person_id=person.person_id if person else None,
-        contact_name=contact.get("name"),
-        contact_title=contact.get("title"),
-        contact_phone=contact.get("phone"),
-        note=row.note,
-        created_at=eng.now(),
-        created_by=actor.user_id,
-    )
+    return {
+        "enterprise_id": row.enterprise_id,
+        "level_id": row.level.level_id,
+        "unit_id": row.unit_id,
+        "person_id": person.person_id if person else None,
+        "contact_name": contact.get("name"),
+        "contact_title": contact.get("title"),
+        "contact_phone": contact.get("phone"),
+        "note": row.note,
+        "created_at": eng.now(),
+        "created_by": actor.user_id,
+    }
+
+
+def new_pairing(row: PairingRow, person: RosterPerson | None, eng, actor: Actor) -> Pairing:
+    return Pairing(**pairing_values(row, person, eng, actor))
 
 
 # --- pairings -----------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from openpyxl.styles import PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import and_
 from sqlalchemy import delete
+from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
 
@@ -30,7 +31,7 @@ from engine.services.pairing import EDITORS
 from engine.services.pairing import Lookup
 from engine.services.pairing import PersonResolver
 from engine.services.pairing import check_row
-from engine.services.pairing import new_pairing
+from engine.services.pairing import pairing_values
 from engine.storage.models import Pairing
 from engine.storage.models import PairingLevel
 from engine.storage.models import Unit
@@ -219,10 +220,11 @@ def import_file(eng, actor: Actor, data: bytes, filename: str = "") -> dict:
         resolver = PersonResolver(session, eng, [row.person_name for _n, row in good])
         people = [resolver.person(row) if row.person_name else None for _n, row in good]
         session.flush()  # the new people's ids
-        session.add_all(
-            [new_pairing(row, person, eng, actor) for (_n, row), person in zip(good, people, strict=True)]
+        # A Core executemany: the ORM's bulk path sent one INSERT per row on PostgreSQL (5,000 round trips).
+        session.execute(
+            insert(Pairing.__table__),
+            [pairing_values(row, person, eng, actor) for (_n, row), person in zip(good, people, strict=True)],
         )
-        session.flush()
         enterprises = len({e for e, _l in groups})
         programme_log.record(
             session,

@@ -191,6 +191,7 @@ def test_a_cadre_without_an_account_is_a_roster_person_and_gets_their_list_once_
         ({"level": "助企干部", "name": "甲", "note": "备" * 201}, "note"),
         ({"level": "助企干部", "name": "甲", "colour": "red"}, "colour"),
         ({"level": "市级领导结对", "name": "张明", "account": "leader"}, "name"),  # already there
+        ({"level": "助企干部", "name": "李四", "account": "registrar"}, "account"),  # 王芳's account
     ],
 )
 def test_a_bad_pairing_is_refused_and_saves_nothing(eng, actors, journey, values, field):

@@ -56,7 +56,7 @@ def test_the_template_offers_the_levels_and_units_as_drop_downs(eng):
 def test_a_good_roster_is_saved_with_its_people_and_accounts(eng, actors):
     data = roster_xlsx(
         [
-            roster_row("美临塑业", "县级领导包保", name="何县长", title="副县长", account="leader"),
+            roster_row("美临塑业", "县级领导包保", name="张明", title="副市长", account="leader"),
             roster_row("美临塑业", "帮扶单位挂钩", unit="人力资源和社会保障局", name="冯局", title="局长"),
             roster_row("美临塑业", "企业负责人", name="美总", phone="13800000001"),
             roster_row("药益宝公司", "助企干部", unit="市场监督管理局", name="郑好", phone="13900000009"),
@@ -70,14 +70,14 @@ def test_a_good_roster_is_saved_with_its_people_and_accounts(eng, actors):
         "errors": [],
         "enterprises": 2,
         "replaced": 1,  # 美临塑业 was paired with the hr unit at 帮扶单位挂钩: replaced by the file's row
-        "people_created": 2,  # 冯局, 郑好 (何县长 is the leader account's person, 张明, renamed by the file)
+        "people_created": 2,  # 冯局, 郑好 (张明 is on the roster already, by his account)
     }
     assert sorted(_rows_of(eng, "美临塑业", actors=actors)) == [
-        ("county_leader", None, "何县长"),
+        ("county_leader", None, "张明"),
         ("enterprise_head", None, "美总"),
         ("helping_unit", "人力资源和社会保障局", "冯局"),
     ]
-    # the leader account's roster person is one person: now named as the newest roster says
+    # the leader account's roster person is one person, paired at two levels now
     mine = pairing_views.my_enterprises(eng, actors("leader"))
     assert sorted(i["name"] for i in mine["items"]) == sorted(["杭叉集团", "森源电缆", "美临塑业"])
     # a cadre without an account: their unit sees the pairing
@@ -127,10 +127,11 @@ def test_one_bad_row_saves_nothing_and_every_problem_is_named(eng, actors):
             roster_row("杭叉集团", "助企干部", name="好人"),
             ["", "", "", "", "", "", "", "", ""],  # blank rows are skipped
             roster_row("杭叉集团", "助企干部", name="=1+1"),
+            roster_row("杭叉集团", "助企干部", name="李四", account="registrar"),  # 王芳's account
         ]
     )
     result = pairing_import.import_file(eng, actors("manager"), data)
-    assert result["imported"] == 0 and result["rows"] == 8
+    assert result["imported"] == 0 and result["rows"] == 9
     found = {(e["row"], e["column"]) for e in result["errors"]}
     assert found >= {
         (3, "包联层级"),
@@ -141,12 +142,14 @@ def test_one_bad_row_saves_nothing_and_every_problem_is_named(eng, actors):
         (7, "统一社会信用代码"),
         (8, "姓名"),  # the same pairing as row 2
         (10, "姓名"),  # a formula
+        (11, "系统账号"),
     }
     assert (2, "姓名") not in found
     messages = {(e["row"], e["column"]): e["message"] for e in result["errors"]}
     assert messages[(8, "姓名")] == "与第 2 行重复"
     assert messages[(10, "姓名")] == "请填写数值或文字，不要使用公式"
     assert "请先登记企业" in messages[(7, "统一社会信用代码")]
+    assert messages[(11, "系统账号")] == "账号 registrar 在名册中是“王芳”，与本行姓名不符"
     assert _state(eng) == before
     checked = pairing_import.check_file(eng, actors("manager"), data)
     assert checked["valid"] == 1 and len(checked["errors"]) == len(result["errors"])
