@@ -36,7 +36,9 @@ def _menu(page, item: str, phone: bool = False) -> None:
 
 def test_a_leader_follows_their_enterprises_on_a_phone(eng, page_as, shot, journey, actors):
     visit = journey.register(channel="走访", title="新厂区用电增容")
-    late = journey.register(enterprise_id=journey.enterprise_id("森源电缆"), channel="电话", title="出口退税慢")
+    late = journey.register(
+        enterprise_id=journey.enterprise_id("森源电缆"), channel="电话", title="出口退税慢"
+    )
     with eng.db.transaction() as session:
         session.execute(update(Case).where(Case.case_id == late["case_id"]).values(flag="red"))
     plan_service.create_plan(
@@ -53,7 +55,10 @@ def test_a_leader_follows_their_enterprises_on_a_phone(eng, page_as, shot, journ
     _menu(page, "我包联的企业", phone=True)
     assert page.locator("h1").inner_text().startswith("我包联的企业")
     cards = page.locator("#mine-list [data-enterprise]")
-    assert [cards.nth(i).get_attribute("data-enterprise") for i in range(cards.count())] == ["森源电缆", "杭叉集团"]
+    assert [cards.nth(i).get_attribute("data-enterprise") for i in range(cards.count())] == [
+        "森源电缆",
+        "杭叉集团",
+    ]
     first = cards.nth(0)
     assert first.locator("[data-red]").inner_text().strip() == "红旗 1"
     assert "出口退税慢" in first.inner_text()
@@ -107,7 +112,9 @@ def test_the_office_imports_the_roster_and_reads_the_figures(page_as, shot, tmp_
         roster_xlsx(
             [
                 roster_row("美临塑业", "县级领导包保", name="张明", title="副市长", account="leader"),
-                roster_row("美临塑业", "帮扶单位挂钩", unit="人力资源和社会保障局", name="冯局", title="局长"),
+                roster_row(
+                    "美临塑业", "帮扶单位挂钩", unit="人力资源和社会保障局", name="冯局", title="局长"
+                ),
                 roster_row("美临塑业", "企业负责人", name="美总", phone="13800000001"),
             ]
         )
