@@ -431,3 +431,37 @@ def test_a_case_shows_its_enterprise_pairing(eng, actors, journey):
     assert shown["pairing"][0]["person"]["name"] == "张明" and shown["pairing"][0]["gives_leader"]
     plain = journey.register(enterprise_id=journey.enterprise_id("药益宝公司"))
     assert journey.case(plain["case_id"])["pairing"] == []
+
+
+def test_the_tables_match_their_migration(eng):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from engine.storage.models import Base
+
+    ours = {
+        "pairing_level",
+        "roster_person",
+        "pairing",
+        "plan",
+        "plan_item",
+        "plan_item_case",
+        "programme_event",
+    }
+    with eng.db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+
+    def tables_of(item) -> set[str]:
+        item = item[0] if isinstance(item, list) else item
+        found = set()
+        for part in item[1:]:
+            table = getattr(part, "table", None)
+            name = (
+                table.name
+                if table is not None
+                else getattr(part, "name", part if isinstance(part, str) else None)
+            )
+            found.add(name)
+        return found
+
+    assert [d for d in diff if tables_of(d) & ours] == []
