@@ -19,6 +19,8 @@ from web.auth import csrf
 from web.errors import error_response
 from web.helpers import eng
 
+# Ids in paths are 32-bit: a longer number is no route (404), never an overflow in the database.
+ID = "int(max=2147483647)"
 bp = Blueprint("api_pairing", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
@@ -35,7 +37,7 @@ def create_level():
     return jsonify(pairing_service.save_level(eng(), g.actor, body())), 201
 
 
-@bp.put("/pairing-levels/<int:level_id>")
+@bp.put(f"/pairing-levels/<{ID}:level_id>")
 @token_required
 def update_level(level_id: int):
     return jsonify(pairing_service.save_level(eng(), g.actor, body(), level_id))
@@ -67,7 +69,7 @@ def add_pairing():
     return jsonify(result), 201
 
 
-@bp.delete("/pairings/<int:pairing_id>")
+@bp.delete(f"/pairings/<{ID}:pairing_id>")
 @token_required
 def remove_pairing(pairing_id: int):
     pairing_service.remove_pairing(eng(), g.actor, pairing_id)
@@ -134,7 +136,7 @@ def people():
     )
 
 
-@bp.put("/roster-people/<int:person_id>/account")
+@bp.put(f"/roster-people/<{ID}:person_id>/account")
 @token_required
 def link_account(person_id: int):
     username = body().get("username")
@@ -143,7 +145,7 @@ def link_account(person_id: int):
     return jsonify(pairing_service.link_account(eng(), g.actor, person_id, username))
 
 
-@bp.get("/enterprises/<int:enterprise_id>/pairings")
+@bp.get(f"/enterprises/<{ID}:enterprise_id>/pairings")
 @token_required
 def enterprise_pairings(enterprise_id: int):
     return jsonify({"items": pairing_service.get_enterprise_pairing(eng(), g.actor, enterprise_id)})
@@ -169,33 +171,33 @@ def create_plan():
     return response, 201
 
 
-@bp.get("/plans/<int:plan_id>")
+@bp.get(f"/plans/<{ID}:plan_id>")
 @token_required
 def get_plan(plan_id: int):
     return jsonify(plan_service.get_plan(eng(), g.actor, plan_id))
 
 
-@bp.patch("/plans/<int:plan_id>")
+@bp.patch(f"/plans/<{ID}:plan_id>")
 @token_required
 def update_plan(plan_id: int):
     plan_service.update_plan(eng(), g.actor, plan_id, body())
     return jsonify(plan_service.get_plan(eng(), g.actor, plan_id))
 
 
-@bp.post("/plans/<int:plan_id>/items")
+@bp.post(f"/plans/<{ID}:plan_id>/items")
 @token_required
 def add_item(plan_id: int):
     result = plan_service.add_item(eng(), g.actor, plan_id, body())
     return jsonify(result), 201
 
 
-@bp.patch("/plan-items/<int:item_id>")
+@bp.patch(f"/plan-items/<{ID}:item_id>")
 @token_required
 def update_item(item_id: int):
     return jsonify(plan_service.update_item(eng(), g.actor, item_id, body()))
 
 
-@bp.delete("/plan-items/<int:item_id>")
+@bp.delete(f"/plan-items/<{ID}:item_id>")
 @token_required
 def remove_item(item_id: int):
     plan_service.remove_item(eng(), g.actor, item_id)

@@ -24,6 +24,8 @@ from engine.services.common import require_role
 from web.helpers import actor
 from web.helpers import eng
 
+# Ids in paths are 32-bit: a longer number is no route (404), never an overflow in the database.
+ID = "int(max=2147483647)"
 bp = Blueprint("pairing", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -66,7 +68,7 @@ def index():
     ), 422 if errors else 200
 
 
-@bp.post("/pairings/<int:pairing_id>/delete")
+@bp.post(f"/pairings/<{ID}:pairing_id>/delete")
 @login_required
 def remove(pairing_id: int):
     row = pairing_service.remove_pairing(eng(), actor(), pairing_id)
@@ -79,7 +81,7 @@ def remove(pairing_id: int):
     return redirect(url_for("pairing.index"))
 
 
-@bp.post("/enterprises/<int:enterprise_id>/pairings")
+@bp.post(f"/enterprises/<{ID}:enterprise_id>/pairings")
 @login_required
 def add(enterprise_id: int):
     values = {k: request.form.get(k, "") for k in pairing_service.ROW_FIELDS if k != "credit_code"}
@@ -168,7 +170,7 @@ LEVEL_FORM = ("code", "name", "name_en", "kind", "sort_order")
 
 
 @bp.post("/pairings/levels")
-@bp.post("/pairings/levels/<int:level_id>")
+@bp.post(f"/pairings/levels/<{ID}:level_id>")
 @login_required
 def save_level(level_id: int | None = None):
     values = {k: request.form.get(k, "") for k in LEVEL_FORM}
@@ -200,7 +202,7 @@ def people():
     )
 
 
-@bp.post("/pairings/people/<int:person_id>/account")
+@bp.post(f"/pairings/people/<{ID}:person_id>/account")
 @login_required
 def link_account(person_id: int):
     try:

@@ -20,6 +20,8 @@ from web.helpers import actor
 from web.helpers import eng
 from web.i18n import ui_lang
 
+# Ids in paths are 32-bit: a longer number is no route (404), never an overflow in the database.
+ID = "int(max=2147483647)"
 bp = Blueprint("plans", __name__)
 
 
@@ -76,7 +78,7 @@ def new():
     ), 422 if errors else 200
 
 
-@bp.get("/plans/<int:plan_id>")
+@bp.get(f"/plans/<{ID}:plan_id>")
 @login_required
 def detail(plan_id: int):
     return _plan_page(plan_id)
@@ -102,7 +104,7 @@ def _item_values(editor: bool) -> dict:
     return values
 
 
-@bp.post("/plans/<int:plan_id>")
+@bp.post(f"/plans/<{ID}:plan_id>")
 @login_required
 def update(plan_id: int):
     values = {k: request.form.get(k, "") for k in ("title", "goal", "status") if k in request.form}
@@ -114,7 +116,7 @@ def update(plan_id: int):
     return redirect(url_for("plans.detail", plan_id=plan_id))
 
 
-@bp.post("/plans/<int:plan_id>/items")
+@bp.post(f"/plans/<{ID}:plan_id>/items")
 @login_required
 def add_item(plan_id: int):
     values = _item_values(editor=True)
@@ -126,7 +128,7 @@ def add_item(plan_id: int):
     return redirect(url_for("plans.detail", plan_id=plan_id) + "#items")
 
 
-@bp.post("/plan-items/<int:item_id>")
+@bp.post(f"/plan-items/<{ID}:item_id>")
 @login_required
 def update_item(item_id: int):
     values = _item_values(editor=plan_service.can_edit(actor()))
@@ -141,7 +143,7 @@ def update_item(item_id: int):
     return redirect(url_for("plans.detail", plan_id=result["plan_id"]) + f"#item-{item_id}")
 
 
-@bp.post("/plan-items/<int:item_id>/delete")
+@bp.post(f"/plan-items/<{ID}:item_id>/delete")
 @login_required
 def remove_item(item_id: int):
     result = plan_service.remove_item(eng(), actor(), item_id)

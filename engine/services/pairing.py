@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from engine.domain.text import strip_controls
 from engine.errors import NotFound
-from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services import programme_log
 from engine.services.common import Actor
+from engine.services.common import in_id_range
 from engine.services.common import paginate
 from engine.services.common import require_role
 from engine.services.enterprises import normalise_credit_code
@@ -521,9 +521,12 @@ def list_pairings(eng, actor: Actor, filters: dict | None = None, page=1, per_pa
 
 def _number(value, field: str) -> int:
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise ValidationFailed(_("查询条件有误"), {field: _("应为数字")}) from None
+    if not in_id_range(number):
+        raise ValidationFailed(_("查询条件有误"), {field: _("编号太大")})
+    return number
 
 
 def add_pairing(eng, actor: Actor, enterprise_id: int, values: dict) -> dict:
@@ -539,7 +542,7 @@ def add_pairing(eng, actor: Actor, enterprise_id: int, values: dict) -> dict:
             _("有不认识的字段"), {k: _("字段 %(name)s 不在包联记录中", name=k) for k in sorted(unknown)}
         )
     with eng.db.transaction() as session:
-        enterprise = session.get(Enterprise, enterprise_id)
+        enterprise = session.get(Enterprise, enterprise_id) if in_id_range(enterprise_id) else None
         if enterprise is None:
             raise NotFound(_("企业不存在"))
         lookup = Lookup.load(session, usernames=[_clean(values.get("account"))])
@@ -758,8 +761,3 @@ def case_defaults(session: Session, enterprise_id: int) -> dict:
     """Values a case's task forms may default from its enterprise's pairing: {"responsible_leader": username}."""
     leader = suggested_leader(session, enterprise_id)
     return {"responsible_leader": leader} if leader else {}
-
-
-def require_editor(actor: Actor) -> None:
-    if not can_edit(actor):
-        raise PermissionDenied(_("只有企业服务办公室、活动办和系统管理员可以维护包联"))

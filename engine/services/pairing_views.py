@@ -208,7 +208,10 @@ def figures(eng, actor: Actor, *, by: str = "unit", level: str | None = None, pa
             level_id = session.scalar(
                 select(PairingLevel.level_id).where(
                     (PairingLevel.code == str(level))
-                    | (PairingLevel.level_id == (int(level) if str(level).isdigit() else -1))
+                    | (
+                        PairingLevel.level_id
+                        == (int(level) if str(level).isdigit() and len(str(level)) < 10 else -1)
+                    )
                 )
             )
             if level_id is None:

@@ -31,6 +31,7 @@ from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services import programme_log
 from engine.services.common import Actor
+from engine.services.common import in_id_range
 from engine.services.common import paginate
 from engine.services.common import require_role
 from engine.storage.models import Case
@@ -186,9 +187,12 @@ def _plan_summary(plan: Plan, enterprise_name: str, items, done, cancelled, over
 
 def _int(value, field: str) -> int:
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise ValidationFailed(_("查询条件有误"), {field: _("应为数字")}) from None
+    if not in_id_range(number):
+        raise ValidationFailed(_("查询条件有误"), {field: _("编号太大")})
+    return number
 
 
 def enterprise_plans(eng, actor: Actor, enterprise_id: int) -> list[dict]:
@@ -208,7 +212,7 @@ def _visible_items(session: Session, actor: Actor, plan_id: int) -> list[PlanIte
 
 
 def _plan_or_refuse(session: Session, actor: Actor, plan_id: int) -> Plan:
-    plan = session.get(Plan, plan_id)
+    plan = session.get(Plan, plan_id) if in_id_range(plan_id) else None
     if plan is None:
         raise NotFound(_("这份一企一策不存在"))
     only = _unit_only(actor)
@@ -380,6 +384,8 @@ def create_plan(eng, actor: Actor, data: dict) -> dict:
         items = []
     try:
         enterprise_id = int(data.get("enterprise_id"))
+        if not in_id_range(enterprise_id):
+            raise ValueError
     except (TypeError, ValueError):
         errors["enterprise_id"] = _("请选择企业")
         enterprise_id = None
@@ -478,7 +484,7 @@ def _check_item(session: Session, data: dict, enterprise_id: int | None, *, new:
             query = select(Unit).where(Unit.is_active.is_(True))
             query = (
                 query.where(Unit.unit_id == int(value))
-                if value.isdigit()
+                if value.isdigit() and in_id_range(int(value))
                 else query.where(Unit.code == value)
             )
             unit = session.scalars(query).first()
@@ -512,6 +518,8 @@ def _check_item(session: Session, data: dict, enterprise_id: int | None, *, new:
         else:
             try:
                 wanted = sorted({int(i) for i in ids})
+                if not all(in_id_range(i) for i in wanted):
+                    raise ValueError
             except (TypeError, ValueError):
                 errors["case_ids"] = _("关联诉求应为诉求编号的列表，最多 50 件")
             else:

@@ -507,9 +507,49 @@ def test_openapi_documents_every_pairing_and_plan_route(app, api):
     ours = set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api_pairing."):
-            path = re.sub(r"<(?:int:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+            path = re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
             ours |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert len(ours) == 19
     assert ours <= documented, ours - documented
     refs = set(re.findall(r'"#/components/schemas/(\w+)"', json.dumps(doc)))
     assert refs <= set(doc["components"]["schemas"]), refs - set(doc["components"]["schemas"])
+
+
+BIG = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        (f"/plans/{BIG}", 404),
+        (f"/pairings?level={BIG}", 422),
+        (f"/pairings?unit={BIG}", 422),
+        (f"/plans?unit={BIG}", 422),
+        (f"/plans?enterprise_id={BIG}", 422),
+        (f"/plans?page={BIG}", 200),
+        (f"/pairings?page={BIG}", 200),
+        (f"/pairings/mine?page={BIG}", 200),
+        (f"/pairings/figures?level={BIG}", 302),
+        ("/pairings/figures?by=everything", 200),
+        ("/plans?status=maybe", 422),
+    ],
+)
+def test_numbers_too_large_for_an_id_are_a_4xx_never_a_500(client, auth, url, status):
+    auth.login("manager")
+    assert client.get(url).status_code == status
+
+
+def test_the_api_refuses_ids_too_large(eng, api):
+    assert (
+        api.call(
+            "POST",
+            "/pairings",
+            "manager",
+            json={"enterprise_id": int(BIG), "level": "企业负责人", "name": "x"},
+        ).status_code
+        == 404
+    )
+    made = api.call("POST", "/plans", "manager", json={"enterprise_id": int(BIG), "title": "x"})
+    assert made.status_code == 422 and "enterprise_id" in made.json["error"]["fields"]
+    assert api.call("GET", f"/plans/{BIG}", "manager").status_code == 404
+    assert api.call("PATCH", f"/plan-items/{BIG}", "manager", json={"status": "done"}).status_code == 404
