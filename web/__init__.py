@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import account
     from web import admin
     from web import api
+    from web import api_pairing
     from web import auth
     from web import cases
     from web import design
@@ -50,6 +51,8 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import i18n
     from web import notifications
     from web import open311
+    from web import pairing
+    from web import plans
     from web import public
     from web import rules
     from web import security
@@ -76,6 +79,10 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
         api,
         open311,
         public,
+        # pairing (包联) and per-enterprise plans (一企一策), with their API
+        pairing,
+        plans,
+        api_pairing,
     ):
         app.register_blueprint(module.bp)
     return app

@@ -18,6 +18,7 @@ from engine.services.common import require_role
 from engine.services.enterprises import ENTERPRISE_FIELDS
 from web.helpers import actor
 from web.helpers import eng
+from web.pairing import enterprise_file_extras
 
 bp = Blueprint("enterprises", __name__)
 
@@ -53,4 +54,6 @@ def new():
 @login_required
 def detail(enterprise_id: int):
     enterprise = enterprise_service.get_enterprise(eng(), actor(), enterprise_id)
-    return render_template("enterprises/detail.html", enterprise=enterprise)
+    return render_template(
+        "enterprises/detail.html", enterprise=enterprise, **enterprise_file_extras(enterprise_id)
+    )

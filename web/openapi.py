@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from web.openapi_pairing import PATHS as PAIRING_PATHS
+from web.openapi_pairing import SCHEMAS as PAIRING_SCHEMAS
+
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -170,6 +173,7 @@ def openapi_document(base_path: str, register_schema: dict) -> dict:
                 },
                 "RegisterCase": register,
                 **CALENDAR_SCHEMAS,
+                **PAIRING_SCHEMAS,  # pairing (包联) and plans (一企一策): web/openapi_pairing.py
             },
         },
         "paths": {
@@ -428,6 +432,7 @@ def openapi_document(base_path: str, register_schema: dict) -> dict:
                 }
             },
             **calendar_paths(secured),
+            **PAIRING_PATHS,  # pairing (包联) and plans (一企一策): web/openapi_pairing.py
             "/enterprises/{enterprise_id}": {
                 "get": {
                     "summary": "一企一档：企业及其全部诉求",

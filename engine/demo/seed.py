@@ -17,7 +17,13 @@ from engine.services import auth
 from engine.services import cases as case_service
 from engine.services import evaluation
 from engine.services import figures
+from engine.services import plans
 from engine.services import tasks
+from engine.services.pairing import Lookup
+from engine.services.pairing import PersonResolver
+from engine.services.pairing import check_row
+from engine.services.pairing import new_pairing
+from engine.storage.models import Case
 from engine.storage.models import Enterprise
 from engine.storage.models import Unit
 from engine.storage.models import User
@@ -86,6 +92,8 @@ def seed_demo(eng, progress: bool = True, cases: bool = True) -> dict:
             session.add(
                 Enterprise(name=name, credit_code=demo_credit_code(name), field=field, created_at=eng.now())
             )
+        session.flush()
+        _pairings(session, eng)
     if not cases:
         return {"units": len(units), "cases": 0}
     registrar = auth.authenticate(eng, "registrar", DEMO_PASSWORD)
@@ -96,6 +104,7 @@ def seed_demo(eng, progress: bool = True, cases: bool = True) -> dict:
     if progress:
         _progress_some(eng, registered)
         history = _last_quarter(eng, sample)
+        _plans(eng)
     else:
         history = 0
     return {"units": len(units), "cases": len(registered) + history}
@@ -230,3 +239,130 @@ def _progress_some(eng, registered: list[tuple[dict, dict]]) -> None:
                 {"solved": "yes", "satisfaction": "satisfied", "revisit_method": "phone"},
             )
             _act(eng, "dispatcher", case_id, {"closing_summary": "企业反馈问题已解决，予以销号。"})
+
+
+# The demo roster (包联名册): three levels for a few enterprises — a city leader, a helping unit with its head, the
+# enterprise's own head — plus cadres and streets. 张明 (`leader`) and 王芳 (`registrar`) have accounts, so their
+# "my enterprises" list is filled; 王建国 and the unit heads are on the roster without an account.
+# (enterprise, level, unit, name, title, phone, account)
+DEMO_PAIRINGS = [
+    ("杭叉集团", "市级领导结对", "", "张明", "副市长", "", "leader"),
+    ("杭叉集团", "帮扶单位挂钩", "经济和信息化局", "周伟", "局长", "0571-63700101", ""),
+    ("杭叉集团", "企业负责人", "", "赵建华", "董事长", "13805710001", ""),
+    ("杭叉集团", "助企干部", "", "王芳", "助企干部", "13905710002", "registrar"),
+    ("森源电缆", "市级领导结对", "", "张明", "副市长", "", "leader"),
+    ("森源电缆", "帮扶单位挂钩", "经济和信息化局", "周伟", "局长", "0571-63700101", ""),
+    ("森源电缆", "企业负责人", "", "孙立", "总经理", "13805710003", ""),
+    ("森源电缆", "助企干部", "经济和信息化局", "陈刚", "科员", "13905710004", ""),
+    ("西子联合电梯部件产业园", "市级领导结对", "", "王建国", "副市长", "", ""),
+    ("西子联合电梯部件产业园", "帮扶单位挂钩", "市电业局（供电公司）", "林海", "副局长", "0571-63700202", ""),
+    ("西子联合电梯部件产业园", "企业负责人", "", "钱程", "总经理", "13805710005", ""),
+    ("临安宝马机电", "帮扶单位挂钩", "经济和信息化局", "", "", "", ""),
+    ("临安宝马机电", "属地镇街服务", "青山湖科技城管委会", "吴敏", "副主任", "0571-63700303", ""),
+    ("临安宝马机电", "助企干部", "", "王芳", "助企干部", "13905710002", "registrar"),
+    ("方兴管业", "属地镇街服务", "玉泉街道", "", "", "", ""),
+    ("方兴管业", "助企干部", "", "王芳", "助企干部", "13905710002", "registrar"),
+    ("美临塑业", "帮扶单位挂钩", "人力资源和社会保障局", "", "", "", ""),
+]
+
+
+def _pairings(session, eng) -> None:
+    """The demo roster, through the same row checks and person matching as an imported roster file."""
+    actor = auth.actor_of(session, session.scalars(select(User).where(User.username == "manager")).one())
+    codes = dict(session.execute(select(Enterprise.name, Enterprise.credit_code)).all())
+    rows = [
+        {"credit_code": codes[e], "level": lv, "unit": u, "name": n, "title": t, "phone": p, "account": a}
+        for e, lv, u, n, t, p, a in DEMO_PAIRINGS
+    ]
+    lookup = Lookup.load(session, usernames=["leader", "registrar"], credit_codes=codes.values())
+    checked = []
+    for values in rows:
+        row, problems = check_row(values, lookup)
+        assert not problems, (values, problems)
+        checked.append(row)
+    resolver = PersonResolver(session, eng, [r.person_name for r in checked])
+    people = [resolver.person(r) if r.person_name else None for r in checked]
+    session.flush()
+    session.add_all([new_pairing(r, p, eng, actor) for r, p in zip(checked, people, strict=True)])
+
+
+def _plans(eng) -> None:
+    """Two plans (一企一策) with items in every state: 杭叉集团's has one overdue, one in progress, one done and one
+    cancelled, linked to its cases; 森源电缆's is half done."""
+    manager = auth.authenticate(eng, "manager", DEMO_PASSWORD)
+    today = eng.now().astimezone(LOCAL_TZ).date()
+    with eng.db.read() as session:
+        cases = {}
+        for case_id, name, unit_code in session.execute(
+            select(Case.case_id, Case.enterprise_name, Unit.code)
+            .outerjoin(Unit, Unit.unit_id == Case.lead_unit_id)
+            .order_by(Case.case_id)
+        ):
+            cases.setdefault((name, unit_code), case_id)
+        hangcha = [c for (name, _u), c in cases.items() if name == "杭叉集团"]
+    day = dt.timedelta(days=1)
+    plan = plans.create_plan(
+        eng,
+        manager,
+        {
+            "enterprise_id": _enterprise_id(eng, "杭叉集团"),
+            "title": "杭叉集团2026年度一企一策",
+            "goal": "保障新厂区按期投产：用电增容、技改补贴、周边道路和用工四件事年内落地。",
+            "items": [
+                {
+                    "title": "协调新厂区10千伏用电增容，6月底前送电",
+                    "owner_unit": "power",
+                    "due_date": (today + 20 * day).isoformat(),
+                    "status": "in_progress",
+                    "progress_note": "已完成现场踏勘，线路方案待审批。",
+                    "case_ids": hangcha[:1],
+                },
+                {
+                    "title": "指导申报智能化技改补贴",
+                    "owner_unit": "econ",
+                    "due_date": (today - 5 * day).isoformat(),
+                    "status": "pending",
+                    "case_ids": hangcha[1:2],
+                },
+                {
+                    "title": "厂区北门道路改造及公交站点调整",
+                    "owner_unit": "transport",
+                    "due_date": (today - 30 * day).isoformat(),
+                    "status": "done",
+                    "progress_note": "道路已完成改造，公交站点已北移。",
+                    "case_ids": hangcha[:1],
+                },
+                {
+                    "title": "专场招聘会（企业已自行解决，取消）",
+                    "owner_unit": "hr",
+                    "due_date": (today + 40 * day).isoformat(),
+                    "status": "cancelled",
+                },
+            ],
+        },
+    )
+    plans.create_plan(
+        eng,
+        manager,
+        {
+            "enterprise_id": _enterprise_id(eng, "森源电缆"),
+            "title": "森源电缆扩产一企一策",
+            "items": [
+                {
+                    "title": "协调扩产项目用地指标",
+                    "owner_unit": "land",
+                    "due_date": (today + 60 * day).isoformat(),
+                },
+                {"title": "高新技术企业认定辅导", "owner_unit": "econ", "status": "done"},
+            ],
+        },
+    )
+    detail = plans.get_plan(eng, manager, plan["plan_id"])
+    technical = next(i for i in detail["items"] if i["owner_unit"] == "经济和信息化局")
+    econ = auth.authenticate(eng, "handler_econ", DEMO_PASSWORD)
+    plans.update_item(eng, econ, technical["item_id"], {"progress_note": "企业材料尚缺两项，已电话催报。"})
+
+
+def _enterprise_id(eng, name: str) -> int:
+    with eng.db.read() as session:
+        return session.scalar(select(Enterprise.enterprise_id).where(Enterprise.name == name))

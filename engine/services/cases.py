@@ -19,6 +19,8 @@ from engine.errors import Conflict
 from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services import flow
+from engine.services import pairing
+from engine.services import plans
 from engine.services.access import can_act
 from engine.services.access import can_see_case
 from engine.services.attachments import FileStager
@@ -288,6 +290,8 @@ def get_case(eng, actor: Actor, case_id: int) -> dict:
             "name": enterprise.name,
             "credit_code": enterprise.credit_code,
         }
+        result["pairing"] = pairing.enterprise_pairing(session, enterprise.enterprise_id)
+        result["plan_items"] = plans.items_for_case(session, actor, case_id)
         involved = session.execute(
             select(CaseUnit.unit_id, CaseUnit.relation).where(CaseUnit.case_id == case_id)
         )

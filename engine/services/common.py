@@ -86,11 +86,20 @@ def user_names(session: Session, user_ids) -> dict[int, str]:
     return dict(session.execute(select(User.user_id, User.display_name).where(User.user_id.in_(ids))).all())
 
 
+# Ids are 32-bit integers: a larger number in a URL or a filter names nothing (and SQLite cannot even bind one).
+MAX_ID = 2**31 - 1
+MAX_PAGE = 100_000  # an offset past any real list; a larger page number would overflow the database's OFFSET
+
+
+def in_id_range(value: int) -> bool:
+    return -MAX_ID <= value <= MAX_ID
+
+
 def paginate(
     page: int | None, per_page: int | None, default: int = 20, maximum: int = 200
 ) -> tuple[int, int]:
     try:
-        page = max(1, int(page or 1))
+        page = min(MAX_PAGE, max(1, int(page or 1)))
     except (TypeError, ValueError):
         page = 1
     try:

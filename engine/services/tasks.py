@@ -15,6 +15,7 @@ from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services import loop
+from engine.services import pairing
 from engine.services import subjects
 from engine.services.access import can_act
 from engine.services.attachments import FileStager
@@ -24,6 +25,7 @@ from engine.services.common import Actor
 from engine.services.common import paginate
 from engine.services.common import unit_names
 from engine.services.common import user_names
+from engine.storage.models import Case
 from engine.storage.models import CaseEvent
 from engine.storage.models import HumanTask
 from engine.storage.models import WorkflowInstance
@@ -141,10 +143,20 @@ def get_task(eng, actor: Actor, task_id: str, *, kind: str | None = None) -> dic
             quarter=task.case_no if subjects.kind_of(task) == "evaluation" else None,
             lock_version=instance.lock_version,
             form_schema=form.schema if form else None,
-            values=form.defaults(live.data) if form else {},
+            values=form.defaults(_with_pairing(session, task, live.data)) if form else {},
             data={k: v for k, v in live.data.items() if not k.startswith("_")},
         )
         return result
+
+
+def _with_pairing(session: Session, task: HumanTask, data) -> dict:
+    """A case task's data with what its enterprise's pairing suggests (the responsible leader) filled in where the
+    case has no value yet: read when the task is opened, so the form shows today's pairing."""
+    if subjects.kind_of(task) != "case" or task.case_id is None:
+        return data
+    enterprise_id = session.scalar(select(Case.enterprise_id).where(Case.case_id == task.case_id))
+    suggested = pairing.case_defaults(session, enterprise_id) if enterprise_id else {}
+    return {**data, **{k: v for k, v in suggested.items() if data.get(k) in (None, "")}}
 
 
 def complete_task(

@@ -562,3 +562,141 @@ class CalendarChange(Base):
     before: Mapped[dict | None] = mapped_column(JSON)  # {"reference", "holidays": [...], "workdays": [...]}
     after: Mapped[dict | None] = mapped_column(JSON)
     recomputed: Mapped[dict | None] = mapped_column(JSON)  # {"cases": n, "moved": [{case_no, from, to}, …]}
+
+
+# --- Pairing (包联 / 结对 / 挂钩) and per-enterprise plans (一企一策) ---------------------------------------------
+
+
+class PairingLevel(Base):
+    """A level of pairing the programme office keeps (市级领导结对, 帮扶单位挂钩, 属地镇街, 助企干部, 企业负责人, …).
+
+    kind: "person" (a leader or cadre on the roster, optionally with the person's unit), "unit" (a department or
+    street, optionally with its responsible person) or "enterprise" (the enterprise's own head: a name kept on the
+    pairing, not on the roster). gives_leader: the level's person is the case's responsible leader (包联领导) when
+    the dispatcher opens the dispatch task — the first such level by sort order whose person has a leader account.
+    """
+
+    __tablename__ = "pairing_level"
+    level_id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    name_en: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(12))
+    gives_leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class RosterPerson(Base):
+    """A leader or helper cadre on the pairing roster (助企干部名册). Many have no account: they are known by name,
+    unit, title and phone. When one has an account (user_id), their pairings are their "my enterprises".
+    Identified on import by the account, else by name within a unit."""
+
+    __tablename__ = "roster_person"
+    person_id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
+    title: Mapped[str | None] = mapped_column(String(100))  # 职务
+    phone: Mapped[str | None] = mapped_column(String(30))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"), unique=True)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index("ix_roster_person_name_unit", "name", "unit_id"),)
+
+
+class Pairing(Base):
+    """One enterprise paired at one level with a person, a unit (or both), or its own head (contact_*).
+
+    unit_id is the unit that sees the pairing as its own: the unit of a unit level, or the person's unit."""
+
+    __tablename__ = "pairing"
+    pairing_id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.enterprise_id", ondelete="CASCADE"))
+    level_id: Mapped[int] = mapped_column(ForeignKey("pairing_level.level_id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("roster_person.person_id"))
+    contact_name: Mapped[str | None] = mapped_column(
+        String(50)
+    )  # the enterprise's own head (kind enterprise)
+    contact_title: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+    __table_args__ = (
+        Index("ix_pairing_enterprise_level", "enterprise_id", "level_id"),
+        Index("ix_pairing_unit_enterprise", "unit_id", "enterprise_id"),
+        Index("ix_pairing_person_enterprise", "person_id", "enterprise_id"),
+    )
+
+
+class Plan(Base):
+    """A per-enterprise service plan (一企一策). status: active (推进中) / closed (已结束)."""
+
+    __tablename__ = "plan"
+    plan_id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.enterprise_id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    goal: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    updated_at: Mapped[dt.datetime]
+
+
+class PlanItem(Base):
+    """One measure of a plan with its owner unit and due date.
+
+    status: pending (未开始), in_progress (推进中), done (已完成), cancelled (已取消, left out of progress).
+    Overdue is not a status: an item not done or cancelled whose due date has passed."""
+
+    __tablename__ = "plan_item"
+    item_id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.plan_id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.unit_id"), index=True)
+    due_date: Mapped[dt.date | None]
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    progress_note: Mapped[str | None] = mapped_column(Text)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class PlanItemCase(Base):
+    """A case of the plan's enterprise that a plan item addresses."""
+
+    __tablename__ = "plan_item_case"
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_item.item_id", ondelete="CASCADE"), primary_key=True
+    )
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case_record.case_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ProgrammeEvent(Base):
+    """Append-only record of changes to pairings and plans: who, when, what (a roster import, a removed pairing,
+    an item's status and note)."""
+
+    __tablename__ = "programme_event"
+    event_id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(20))  # pairing / level / person / plan
+    subject_id: Mapped[int | None] = mapped_column(
+        Integer
+    )  # the plan, level or person (None: a whole import)
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprise.enterprise_id", ondelete="CASCADE")
+    )
+    action: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(300))
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_programme_event_subject", "subject", "subject_id", "event_id"),)
