@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from web import openapi_enterprises
+
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -50,6 +52,10 @@ def openapi_document(base_path: str, register_schema: dict) -> dict:
         "诉求登记表（当前生效的 register_problem 表单，设计人员修改后即时更新）；enterprise_id 与 new_enterprise 二选一"
     )
     secured = [{"bearer": []}]
+    return openapi_enterprises.extend(_document(base_path, register, secured))
+
+
+def _document(base_path: str, register: dict, secured: list) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {
