@@ -284,8 +284,8 @@ def _tags(session: Session, kind: str | None, active_only: bool) -> list[dict]:
         ).all()
     )
     query = select(EnterpriseTag).order_by(
-        EnterpriseTag.kind.desc(), EnterpriseTag.sort_order, EnterpriseTag.tag_id
-    )  # "pool" before "tag"
+        EnterpriseTag.kind, EnterpriseTag.sort_order, EnterpriseTag.tag_id
+    )  # "pool" sorts before "tag"
     if kind is not None:
         query = query.where(EnterpriseTag.kind == kind)
     if active_only:

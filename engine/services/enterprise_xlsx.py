@@ -102,7 +102,7 @@ def template(eng) -> bytes:
         tags = session.scalars(
             select(EnterpriseTag.name)
             .where(EnterpriseTag.is_active.is_(True))
-            .order_by(EnterpriseTag.kind.desc(), EnterpriseTag.sort_order, EnterpriseTag.tag_id)
+            .order_by(EnterpriseTag.kind, EnterpriseTag.sort_order, EnterpriseTag.tag_id)
         ).all()
     choices = {
         "所属领域": list(FIELDS),

@@ -288,12 +288,13 @@ _LABELS = {
 def _values(session: Session, enterprise: Enterprise) -> dict:
     """The fields as the change record shows them (the area by name, the sector as 'C 制造业')."""
     area = session.get(Area, enterprise.area_id) if enterprise.area_id else None
-    values = {k: getattr(enterprise, k) for k in ENTERPRISE_FIELDS if k not in ("area", "sector")}
-    values["area"] = area.name if area else None
-    values["sector"] = (
-        f"{enterprise.sector} {SECTORS[enterprise.sector][0]}" if enterprise.sector in SECTORS else None
-    )
-    return values
+    shown = {
+        "area": area.name if area else None,
+        "sector": f"{enterprise.sector} {SECTORS[enterprise.sector][0]}"
+        if enterprise.sector in SECTORS
+        else None,
+    }
+    return {k: shown[k] if k in shown else getattr(enterprise, k) for k in ENTERPRISE_FIELDS}
 
 
 def _record(
@@ -772,7 +773,7 @@ def _current_tags(session: Session, enterprise_ids: list[int]) -> dict[int, list
         .where(
             EnterpriseMembership.enterprise_id.in_(enterprise_ids), EnterpriseMembership.removed_at.is_(None)
         )
-        .order_by(EnterpriseTag.kind.desc(), EnterpriseTag.sort_order, EnterpriseTag.tag_id)
+        .order_by(EnterpriseTag.kind, EnterpriseTag.sort_order, EnterpriseTag.tag_id)
     )
     result: dict[int, list[dict]] = {}
     for membership, tag in rows:

@@ -1,8 +1,9 @@
 """Figures (统计数据): what the programme is judged by, from facts recorded as the cases move.
 
 Every figure counts facts (engine.storage.models.FigureFact) written in the same transaction as the step that caused
-them, with the case's unit, tier, field, category, channel and batch and its enterprise's area, size class and
-pools/tags *at that moment*. Nothing is recomputed
+them, with the case's unit, tier, field, category, channel and batch *at that moment*, and the area, size class and
+pools/tags its enterprise had when the case was collected (a case keeps one row however its enterprise is
+reclassified later; cases collected after the change count in the new row). Nothing is recomputed
 from the current diagram or rule tables, so a process or rule change mid-period leaves earlier figures as they
 were. Per-day totals (FigureDaily) are kept in step at commit, so a quarter or a year sums a few thousand rows.
 
@@ -167,20 +168,32 @@ def _state(session: Session, case: Case) -> dict:
     cases = session.info.setdefault("figure_cases", {})
     state = cases.get(case.case_id)
     if state is None:
-        seen = {}
+        seen, classes = {}, None
         rows = session.execute(
             select(
-                FigureFact.party, FigureFact.unit_id, FigureFact.role, FigureFact.tier, FigureFact.day
+                FigureFact.party,
+                FigureFact.unit_id,
+                FigureFact.role,
+                FigureFact.tier,
+                FigureFact.day,
+                FigureFact.area_id,
+                FigureFact.size_class,
+                FigureFact.tags,
             ).where(FigureFact.case_id == case.case_id, FigureFact.measure == "collected")
         )
-        for party, unit_id, role, tier, day in rows:
+        for party, unit_id, role, tier, day, area_id, size, tags in rows:
             seen[_party_key(party, unit_id, role, tier)] = Party(party, day, unit_id, role, tier)
-        state = cases[case.case_id] = {"seen": seen, "units": None, "classes": None}
+            if party == "case":
+                classes = (area_id, size, tags)
+        state = cases[case.case_id] = {"seen": seen, "units": None, "classes": classes}
     return state
 
 
 def _classes(session: Session, case: Case, state: dict) -> tuple:
-    """The case's enterprise's area id, size class and tags (",3,7,") now: what its facts record (one query)."""
+    """The enterprise's area id, size class and tags (",3,7,") that the case's facts record: those it had when
+    the case was collected (its first fact), so that every later fact of the case — its closure too — lands in
+    the same row as its collection, however the enterprise is reclassified meanwhile. Read from the case's
+    collected fact, or from the enterprise when there is none yet (one query either way)."""
     if state["classes"] is None:
         rows = session.execute(
             select(Enterprise.area_id, Enterprise.size_class, EnterpriseMembership.tag_id)
@@ -676,7 +689,9 @@ def _from_facts(session: Session, period: Period, group: str | None, f: dict, ro
     for row in session.execute(query):
         if column is not None and row[0] is None:  # no batch (or no tier yet): not a group of its own
             continue
-        keys = tag_ids(row[0]) if group in ("pool", "tag") else [str(row[0]) if column is not None else ""]
+        keys = [str(row[0]) if column is not None else ""]
+        if group in ("pool", "tag"):  # filtered by the same one: that row only, as for any other dimension
+            keys = [f[group]] if group in f else tag_ids(row[0])
         for key in keys:  # a fact counts once under each of its tags
             result[key][row[-2]] += int(row[-1] or 0)
     return dict(result)

@@ -184,7 +184,7 @@ def _tags(session, enterprise_ids: set[int]) -> dict[int, list[str]]:
             EnterpriseMembership.enterprise_id.in_(enterprise_ids),
             EnterpriseMembership.removed_at.is_(None),
         )
-        .order_by(EnterpriseTag.kind.desc(), EnterpriseTag.sort_order, EnterpriseTag.tag_id)
+        .order_by(EnterpriseTag.kind, EnterpriseTag.sort_order, EnterpriseTag.tag_id)
     ):
         result.setdefault(enterprise_id, []).append(f"{name}（{batch}）" if batch else name)
     return result

@@ -579,7 +579,8 @@ class FigureFact(Base):
     category: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(20))
     batch: Mapped[str | None] = mapped_column(String(100))
-    # The enterprise's classes at that moment: its area, size class and tags/pools (",3,7,": ids between commas).
+    # The enterprise's classes when the case was collected (every fact of a case carries the same): its area id,
+    # size class and pool/tag ids (",3,7,": between commas). NULL for facts recorded before they existed.
     area_id: Mapped[int | None] = mapped_column(Integer)
     size_class: Mapped[str | None] = mapped_column(String(10))
     tags: Mapped[str | None] = mapped_column(String(200))
