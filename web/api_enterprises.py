@@ -62,9 +62,10 @@ def get_enterprise(enterprise_id: int):
 @token_required
 def update_enterprise(enterprise_id: int):
     """Change the fields given (null clears one); `contacts`, when given, replaces the further contacts."""
-    data = body()
-    contacts = data.pop("contacts") if "contacts" in data else None
-    if "contacts" in request.get_json() and contacts is None:
+    data = dict(body())
+    given = "contacts" in data
+    contacts = data.pop("contacts", None)
+    if given and contacts is None:
         contacts = []  # "contacts": null clears them
     return jsonify(
         enterprise_service.update_enterprise(eng(), g.actor, enterprise_id, data, contacts, source="api")

@@ -46,7 +46,7 @@ def _checkboxes(*names: str) -> dict:
 @login_required
 def area(area_id: int | None):
     require_role(actor(), *catalog.EDITORS)
-    current = catalog.get_area(eng(), actor(), area_id) if area_id else None
+    current = catalog.get_area(eng(), actor(), area_id) if area_id is not None else None
     errors = {}
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in AREA_TEXT} | _checkboxes("is_active")
@@ -58,7 +58,7 @@ def area(area_id: int | None):
             flash(_("已保存乡镇街道“%(name)s”", name=saved["name"]), "success")
             return redirect(url_for("catalog.index", _anchor="areas"))
     else:
-        values = dict(current or {"kind": "street", "is_active": True, "sort_order": 0})
+        values = dict(current or {"kind": "street", "is_active": True})
         values["unit"] = (current or {}).get("unit_id") or ""
     return render_template(
         "catalog/area.html",
@@ -83,7 +83,7 @@ def delete_area(area_id: int):
 @login_required
 def tag(tag_id: int | None):
     require_role(actor(), *catalog.EDITORS)
-    current = catalog.get_tag(eng(), actor(), tag_id) if tag_id else None
+    current = catalog.get_tag(eng(), actor(), tag_id) if tag_id is not None else None
     errors = {}
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in TAG_TEXT} | _checkboxes(
@@ -98,7 +98,7 @@ def tag(tag_id: int | None):
             return redirect(url_for("catalog.index", _anchor="tags"))
     else:
         kind = request.args.get("kind", "tag")
-        defaults = {"kind": kind if kind in TAG_KINDS else "tag", "is_active": True, "sort_order": 0}
+        defaults = {"kind": kind if kind in TAG_KINDS else "tag", "is_active": True}
         values = dict(current or defaults)
     return render_template(
         "catalog/tag.html", tag=current, values=values, errors=errors, kinds=list(TAG_KINDS)

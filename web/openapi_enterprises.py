@@ -32,7 +32,10 @@ def _ref(name: str) -> dict:
 def _null(schema: dict) -> dict:
     if "$ref" in schema:
         return {"anyOf": [schema, {"type": "null"}]}
-    return {**schema, "type": [schema["type"], "null"]}
+    nullable = {**schema, "type": [schema["type"], "null"]}
+    if "enum" in schema:
+        nullable["enum"] = [*schema["enum"], None]
+    return nullable
 
 
 def _object(properties: dict, *, optional: tuple = (), description: str | None = None) -> dict:

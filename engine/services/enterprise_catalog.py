@@ -157,8 +157,17 @@ def save_area(eng, actor: Actor, data: dict, area_id: int | None = None, source:
             if area is None:
                 raise NotFound(_("乡镇街道不存在"))
         before = _area_values(area) if area else None
-        values = dict(before or {"kind": "street", "sort_order": 0, "is_active": True, "unit": None})
-        values.update({k: data[k] for k in AREA_FIELDS if k in data})
+        last = session.scalar(select(func.max(Area.sort_order))) if area is None else None
+        values = dict(
+            before or {"kind": "street", "sort_order": (last or 0) + 1, "is_active": True, "unit": None}
+        )
+        values.update(
+            {
+                k: data[k]
+                for k in AREA_FIELDS
+                if k in data and not (k == "sort_order" and data[k] in ("", None))
+            }
+        )
         errors: dict[str, str] = {}
         name = _name(values.get("name"), errors)
         code = _code(values.get("code"), errors, prefix="area")
@@ -321,11 +330,24 @@ def save_tag(eng, actor: Actor, data: dict, tag_id: int | None = None, source: s
             if tag is None:
                 raise NotFound(_("企业库或标签不存在"))
         before = _tag_values(tag) if tag else None
+        last = session.scalar(select(func.max(EnterpriseTag.sort_order))) if tag is None else None
         values = dict(
             before
-            or {"kind": "tag", "sort_order": 0, "is_active": True, "with_batch": False, "with_date": False}
+            or {
+                "kind": "tag",
+                "sort_order": (last or 0) + 1,  # a new one comes last unless placed
+                "is_active": True,
+                "with_batch": False,
+                "with_date": False,
+            }
         )
-        values.update({k: data[k] for k in TAG_FIELDS if k in data})
+        values.update(
+            {
+                k: data[k]
+                for k in TAG_FIELDS
+                if k in data and not (k == "sort_order" and data[k] in ("", None))
+            }
+        )
         errors: dict[str, str] = {}
         name = _name(values.get("name"), errors)
         code = _code(values.get("code"), errors, prefix="tag")

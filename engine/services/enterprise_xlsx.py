@@ -112,11 +112,14 @@ def template(eng) -> bytes:
         "企业库/标签": list(tags),
     }
     workbook = Workbook()
-    first = True
+    sheets = {}
     for title, columns in SHEETS.items():
-        sheet = workbook.active if first else workbook.create_sheet(title)
-        sheet.title, first = title, False
+        sheet = workbook.active if not sheets else workbook.create_sheet(title)
+        sheet.title = title
         _headings(sheet, columns)
+        sheets[title] = sheet
+    for title, columns in SHEETS.items():
+        sheet = sheets[title]
         for index, (heading, _field, required, _width) in enumerate(columns, start=1):
             letter = get_column_letter(index)
             if heading == CODE:  # text, so that an all-digit code does not turn into a rounded number
