@@ -134,7 +134,8 @@ def import_file():
                 result = enterprise_xlsx.import_file(eng(), actor(), data, mode=mode)
             except ValidationFailed as exc:
                 errors = exc.errors or {"file": exc.message}
-    status = 422 if errors or (result and result["errors"] and not result["saved"]) else 200
+    refused = result and result["errors"] and not result["saved"] and result["mode"] != "check"
+    status = 422 if errors or refused else 200
     return render_template("enterprises/import.html", result=result, errors=errors, mode=mode), status
 
 

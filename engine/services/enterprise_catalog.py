@@ -34,6 +34,7 @@ from engine.storage.models import Unit
 from engine.storage.versions import audit
 
 EDITORS = ("manager", "admin")
+_SOURCE_NAMES = {"page": "页面", "api": "接口"}  # where a change came from, as the record says it
 CODE = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 AREA_FIELDS = ("name", "code", "kind", "unit", "sort_order", "is_active")
 TAG_FIELDS = (
@@ -197,7 +198,7 @@ def save_area(eng, actor: Actor, data: dict, area_id: int | None = None, source:
         after = _area_values(area)
         if after != before:
             action = "created" if before is None else "updated"
-            summary = f"{'新增' if before is None else '修改'}乡镇街道“{name}”（{source}）"
+            summary = f"{'新增' if before is None else '修改'}乡镇街道“{name}”（{_SOURCE_NAMES.get(source, source)}）"
             audit(
                 session,
                 eng,
@@ -246,7 +247,7 @@ def delete_area(eng, actor: Actor, area_id: int, source: str = "page") -> None:
             kind="area",
             key=area.code,
             action="deleted",
-            summary=f"删除乡镇街道“{area.name}”（{source}）",
+            summary=f"删除乡镇街道“{area.name}”（{_SOURCE_NAMES.get(source, source)}）",
             actor=actor,
             data={"before": _area_values(area), "after": None},
         )
@@ -379,7 +380,9 @@ def save_tag(eng, actor: Actor, data: dict, tag_id: int | None = None, source: s
         after = _tag_values(tag)
         if after != before:
             what = "企业库" if kind == "pool" else "标签"
-            summary = f"{'新增' if before is None else '修改'}{what}“{name}”（{source}）"
+            summary = (
+                f"{'新增' if before is None else '修改'}{what}“{name}”（{_SOURCE_NAMES.get(source, source)}）"
+            )
             audit(
                 session,
                 eng,
@@ -432,7 +435,7 @@ def delete_tag(eng, actor: Actor, tag_id: int, source: str = "page") -> None:
             kind="enterprise_tag",
             key=tag.code,
             action="deleted",
-            summary=f"删除{'企业库' if tag.kind == 'pool' else '标签'}“{tag.name}”（{source}）",
+            summary=f"删除{'企业库' if tag.kind == 'pool' else '标签'}“{tag.name}”（{_SOURCE_NAMES.get(source, source)}）",
             actor=actor,
             data={"before": _tag_values(tag), "after": None},
         )

@@ -123,8 +123,7 @@ def template(eng) -> bytes:
         for index, (heading, _field, required, _width) in enumerate(columns, start=1):
             letter = get_column_letter(index)
             if heading == CODE:  # text, so that an all-digit code does not turn into a rounded number
-                for row in range(2, MAX_ROWS[title] + 2):
-                    sheet[f"{letter}{row}"].number_format = "@"
+                sheet.column_dimensions[letter].number_format = "@"
             values = choices.get(heading)
             if not values:
                 continue

@@ -136,11 +136,11 @@ def test_a_manager_adds_an_area_and_a_pool_and_every_change_is_kept(eng, actors)
             .order_by(DesignAudit.audit_id)
         ).all()
     assert kept == [
-        "新增乡镇街道“东霞镇”（page）",
-        "新增企业库“亿元企业库”（page）",
-        "修改乡镇街道“东霞镇”（page）",
+        "新增乡镇街道“东霞镇”（页面）",
+        "新增企业库“亿元企业库”（页面）",
+        "修改乡镇街道“东霞镇”（页面）",
     ]
-    assert [c["summary"] for c in catalog.recent_changes(eng, manager)][0] == "修改乡镇街道“东霞镇”（page）"
+    assert [c["summary"] for c in catalog.recent_changes(eng, manager)][0] == "修改乡镇街道“东霞镇”（页面）"
 
 
 @pytest.mark.parametrize(
