@@ -19,6 +19,9 @@ The data is generated with bulk SQL and BYPASSES the services (read path only):
   a quarter ≈ 65,000), ~88% closed, ~30% with a co-handling unit and ~30% in one of 12 交办批次 (one per
   four months). On PostgreSQL its rows go in with COPY. The case rows get handled_at (the unit's result, which
   decides on-time) and extensions_count here.
+- every generated enterprise gets one of the demo office's six areas (5% none), a size class (规上 35%, 限上
+  15%, 规下 40%, none 10%) and each of the demo's three pools and three tags with its share (~0.6 per
+  enterprise); every fact of its cases carries them, as credit() records the enterprise's classes.
 - figure_fact rows are derived from each case the way engine/services/figures.py credits them: parties "case",
   "tier" and "unit" (lead, and co when there is one), each with collected on its cohort day; reopened earlier
   rounds (revisits + reopened); returns (case, tier, lead) and approved extensions (all but co); when closed:
@@ -31,8 +34,8 @@ The data is generated with bulk SQL and BYPASSES the services (read path only):
   into a temporary table, then one INSERT … SELECT … GROUP BY per (dim, key, key2) shape that
   figures.daily_keys() gives (single dimensions and the pairs "lead*category", "category*lead", …; the shapes
   are read off daily_keys itself, so the SQL follows the engine). The dimension values are those on the facts,
-  as the live path writes them. Checked: figures._from_daily must equal figures._from_facts for 2026-Q3 for 13
-  groupings and single filters; with at most 50,000 cases the table must also equal figures.rebuild_daily.
+  as the live path writes them; a fact adds to each of its tags' rows (a join with the tags values). Checked:
+  figures._from_daily must equal figures._from_facts for 2026-Q3 for 23 groupings and single filters; with at most 50,000 cases the table must also equal figures.rebuild_daily.
 
 Then ANALYZE (VACUUM ANALYZE on PostgreSQL, eng.db.optimize() on SQLite). Each query is run twice to warm up and
 then timed 20 times, each sample in its own eng.db.read() session (session, connection checkout and rollback
@@ -75,8 +78,12 @@ N_BATCHES, BATCH_SHARE, CO_SHARE = 12, 0.30, 0.30
 SEED = 2026
 FACT_COLUMNS = (
     "fact_id", "case_id", "measure", "party", "day", "amount", "unit_id", "role", "tier", "field", "category",
-    "channel", "batch", "at",
+    "channel", "batch", "area_id", "size_class", "tags", "at",
 )  # fmt: skip
+# The enterprises' classes: one of the demo office's areas (5% none), a size class, and each pool or tag with its
+# share of the enterprises (the demo's three pools and three tags: ~0.6 per enterprise).
+SIZE_W = {"规上": 35, "限上": 15, "规下": 40, None: 10}
+TAG_SHARE = {"key": 0.15, "potential": 0.10, "plaque": 0.08, "srdi": 0.08, "hitech": 0.12, "foreign": 0.05}
 FACT_INDEXES = {
     "ix_figure_fact_case": "case_id, party, measure",
     "ix_figure_fact_day": "party, measure, day",
@@ -174,7 +181,29 @@ def working_day_index(start: dt.date, end: dt.date) -> dict[dt.date, int]:
     return index
 
 
-def fact_rows(rows: dict, stamp):
+def enterprise_classes(enterprise_id: int, classes: dict) -> tuple:
+    """(area id, size class, tags ",3,7,") of a generated enterprise: the same for every fact of its cases."""
+    rng = random.Random(SEED * 1_000_003 + enterprise_id)
+    area = rng.choice(classes["areas"]) if rng.random() >= 0.05 else None
+    size = rng.choices(list(SIZE_W), weights=list(SIZE_W.values()))[0]
+    ids = sorted(tag_id for code, tag_id in classes["tags"].items() if rng.random() < TAG_SHARE.get(code, 0))
+    return area, size, ("," + ",".join(map(str, ids)) + ",") if ids else None
+
+
+def office_classes(eng) -> dict:
+    """The demo office's areas and pools/tags (seeded by prepared_engine)."""
+    from sqlalchemy import select
+
+    from engine.storage.models import Area
+    from engine.storage.models import EnterpriseTag
+
+    with eng.db.read() as session:
+        areas = session.scalars(select(Area.area_id).order_by(Area.area_id)).all()
+        tags = dict(session.execute(select(EnterpriseTag.code, EnterpriseTag.tag_id)).all())
+    return {"areas": list(areas), "tags": tags}
+
+
+def fact_rows(rows: dict, stamp, classes: dict):
     """figure_fact tuples (FACT_COLUMNS order) as engine/services/figures.py would have credited them.
 
     `stamp(datetime)` formats the `at` column for the backend; days are ISO strings (both backends read them).
@@ -189,9 +218,16 @@ def fact_rows(rows: dict, stamp):
     iso = {day: day.isoformat() for day in index}
     now = DATA_NOW.astimezone(dt.UTC)
     fact_id = 0
+    of_enterprise: dict[int, tuple] = {}
     for case in rows["cases"]:
         case_id, created, closed_at = case["case_id"], case["created_at"], case["closed_at"]
-        tail = (case["tier"], case["field"], case["category"], case["channel"], case.get("batch"))
+        enterprise_id = case["enterprise_id"]
+        if enterprise_id not in of_enterprise:
+            of_enterprise[enterprise_id] = enterprise_classes(enterprise_id, classes)
+        tail = (
+            case["tier"], case["field"], case["category"], case["channel"], case.get("batch"),
+            *of_enterprise[enterprise_id],
+        )  # fmt: skip
         day = local_day(created)
         parties = [("case", None, None, day)]
         if case["tier"]:
@@ -241,15 +277,29 @@ def pg_stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat()
 
 
-ATTRIBUTE_COLUMNS = ("tier", "field", "category", "channel", "batch")
+ATTRIBUTE_COLUMNS = ("tier", "field", "category", "channel", "batch", "area_id", "size_class")
+# daily_keys' markers → (the column grouped by, its value as figure_daily's text key)
+MARKERS = {
+    "<unit_id>": ("unit_id", "CAST(unit_id AS TEXT)"),
+    "<tier>": ("tier", "tier"),
+    "<field>": ("field", "field"),
+    "<category>": ("category", "category"),
+    "<channel>": ("channel", "channel"),
+    "<batch>": ("batch", "batch"),
+    "<area>": ("area_id", "CAST(area_id AS TEXT)"),
+    "<size>": ("size_class", "size_class"),
+    "<tag>": ("tag_sets.tag_id", "tag_sets.tag_id"),
+}
 
 
-def daily_statements() -> list[str]:
+def daily_statements(tag_sets: list[tuple[str, str]]) -> list[str]:
     """SQL that builds figure_daily from figure_fact: what figures.daily_keys() adds up fact by fact.
 
     The (dim, key, key2) rows of each party are read off figures.daily_keys() itself, called with markers in
     place of the values, so the SQL follows whatever dimensions and pairs the engine keeps. The facts are first
-    summed per party, day, unit, role and attributes into a temporary table; each dimension then sums that.
+    summed per party, day, unit, role and attributes into a temporary table; each dimension then sums that. A
+    fact counts under each of its tags: `tag_sets` ((tags, tag id) for every tags value the facts hold) is a
+    temporary table the tag dimensions join.
     """
     from engine.services.figures import MEASURES
     from engine.services.figures import daily_keys
@@ -257,36 +307,46 @@ def daily_statements() -> list[str]:
     def sums(column):
         return ", ".join(column(m) for m in MEASURES)
 
+    grouped = "party, day, role, unit_id, tier, field, category, channel, batch, area_id, size_class, tags"
     out = [
         "DROP TABLE IF EXISTS fact_sums",
-        "CREATE TEMP TABLE fact_sums AS SELECT party, day, role, unit_id, tier, field, category, channel, batch, "
+        "DROP TABLE IF EXISTS tag_sets",
+        f"CREATE TEMP TABLE fact_sums AS SELECT {grouped}, "
         + sums(lambda m: f"SUM(CASE WHEN measure = '{m}' THEN amount ELSE 0 END) AS {m}")
-        + " FROM figure_fact GROUP BY party, day, role, unit_id, tier, field, category, channel, batch",
+        + f" FROM figure_fact GROUP BY {grouped}",
+        "CREATE TEMP TABLE tag_sets (tags TEXT, tag_id TEXT)",
+        *(f"INSERT INTO tag_sets VALUES ('{tags}', '{tag_id}')" for tags, tag_id in tag_sets),
     ]
-    columns = {"<unit_id>": "unit_id", **{f"<{c}>": c for c in ATTRIBUTE_COLUMNS}}
-    measures = sums(lambda m: f"SUM({m})")
+    measures = sums(lambda m: f"SUM(fact_sums.{m})")
+    markers = ["<tier>", "<field>", "<category>", "<channel>", "<batch>", "<area>", "<size>"]
     for party in ("case", "tier", "unit"):
-        for dim, key, key2 in daily_keys(party, "<unit_id>", "<role>", *list(columns)[1:]):
-            used = {columns[v] for v in (key, key2) if v in columns} | (
+        for dim, key, key2 in daily_keys(party, "<unit_id>", "<role>", *markers, tags=["<tag>"]):
+            used = {MARKERS[v][0] for v in (key, key2) if v in MARKERS} | (
                 {"role"} if "<role>" in dim else set()
             )
             parts = []
             for i, piece in enumerate(dim.split("<role>")):
                 parts += (["role"] if i else []) + ([f"'{piece}'"] if piece else [])
             key_sql, key2_sql = (
-                "CAST(unit_id AS TEXT)"
-                if v == "<unit_id>"
-                else columns.get(v) or "'" + v.replace("'", "''") + "'"
-                for v in (key, key2)
+                MARKERS[v][1] if v in MARKERS else "'" + v.replace("'", "''") + "'" for v in (key, key2)
             )
-            # daily_keys leaves out the attributes a fact has no value for (no batch)
+            # daily_keys leaves out the attributes a fact has no value for (no batch, no area)
             present = [f"{c} IS NOT NULL" for c in sorted(used & set(ATTRIBUTE_COLUMNS))]
+            source = "fact_sums"
+            if "tag_sets.tag_id" in used:
+                source += " JOIN tag_sets ON tag_sets.tags = fact_sums.tags"
             out.append(
                 f'INSERT INTO figure_daily (day, dim, "key", key2, {", ".join(MEASURES)}) '
-                f"SELECT day, {' || '.join(parts)}, {key_sql}, {key2_sql}, {measures} FROM fact_sums "
+                f"SELECT day, {' || '.join(parts)}, {key_sql}, {key2_sql}, {measures} FROM {source} "
                 f"WHERE {' AND '.join([f'party = {party!r}', *present])} GROUP BY {', '.join(['day', *sorted(used)])}"
             )
-    return [*out, "DROP TABLE fact_sums"]
+    return [*out, "DROP TABLE fact_sums", "DROP TABLE tag_sets"]
+
+
+def tag_sets_of(classes: dict, rows: dict) -> list[tuple[str, str]]:
+    """(tags, tag id) for every tags value the generated enterprises hold."""
+    values = {enterprise_classes(c["enterprise_id"], classes)[2] for c in rows["cases"]} - {None}
+    return sorted((tags, tag_id) for tags in values for tag_id in tags.strip(",").split(","))
 
 
 def load_facts(eng, backend: str, rows: dict) -> dict:
@@ -294,6 +354,8 @@ def load_facts(eng, backend: str, rows: dict) -> dict:
     from sqlalchemy import text
 
     out = {}
+    classes = office_classes(eng)
+    tag_sets = tag_sets_of(classes, rows)
     if backend == "sqlite":
         eng.dispose()  # no other connection: journal_mode can leave WAL for the load
         conn = sqlite3.connect(eng.db.engine.url.database, isolation_level=None)
@@ -306,14 +368,14 @@ def load_facts(eng, backend: str, rows: dict) -> dict:
                 conn.execute(f"DROP INDEX {name}")
             started = time.perf_counter()
             sql = f"INSERT INTO figure_fact ({', '.join(FACT_COLUMNS)}) VALUES ({', '.join('?' * len(FACT_COLUMNS))})"
-            facts = fact_rows(rows, sqlite_stamp)
+            facts = fact_rows(rows, sqlite_stamp, classes)
             count = 0
             while chunk := list(itertools.islice(facts, 100_000)):
                 conn.executemany(sql, chunk)
                 count += len(chunk)
             out["facts"], out["facts_s"] = count, time.perf_counter() - started
             started = time.perf_counter()
-            for statement in daily_statements():
+            for statement in daily_statements(tag_sets):
                 conn.execute(statement)
             out["daily_s"] = time.perf_counter() - started
             started = time.perf_counter()
@@ -335,7 +397,7 @@ def load_facts(eng, backend: str, rows: dict) -> dict:
             started = time.perf_counter()
             count = 0
             with cursor.copy(f"COPY figure_fact ({', '.join(FACT_COLUMNS)}) FROM STDIN") as copy:
-                for row in fact_rows(rows, pg_stamp):
+                for row in fact_rows(rows, pg_stamp, classes):
                     copy.write_row(row)
                     count += 1
             out["facts"], out["facts_s"] = count, time.perf_counter() - started
@@ -343,7 +405,7 @@ def load_facts(eng, backend: str, rows: dict) -> dict:
                 "SELECT setval(pg_get_serial_sequence('figure_fact', 'fact_id'), (SELECT max(fact_id) FROM figure_fact))"
             )
             started = time.perf_counter()
-            for statement in daily_statements():
+            for statement in daily_statements(tag_sets):
                 cursor.execute(statement)
             out["daily_s"] = time.perf_counter() - started
             started = time.perf_counter()
@@ -412,12 +474,16 @@ def check_daily(eng, n: int, about: dict) -> list[tuple[str, bool, str]]:
     from engine.storage.models import FigureDaily
 
     period = figures.parse_period(QUARTER)
-    unit, batch = about["unit"], about["batches"][QUARTER]
+    unit, area, pool, tag = (about[k] for k in ("unit", "area", "pool", "tag"))
+    batch = about["batches"][QUARTER]
     questions = [  # (group, filters, role)
         (None, {}, "lead"), ("unit", {}, "lead"), ("unit", {}, "co"), ("field", {}, "lead"), ("tier", {}, "lead"),
         ("batch", {}, "lead"), (None, {"batch": batch}, "lead"), ("category", {"unit": unit}, "lead"),
         ("unit", {"field": "工业"}, "co"), ("channel", {"tier": "department"}, "lead"),
         ("tier", {"category": "融资"}, "lead"), ("batch", {"unit": unit}, "lead"), ("field", {"channel": "走访"}, "lead"),
+        ("area", {}, "lead"), ("size", {}, "lead"), ("pool", {}, "lead"), (None, {"area": area}, "lead"),
+        ("category", {"pool": pool}, "lead"), ("unit", {"tag": tag}, "co"), ("area", {"size": "规上"}, "lead"),
+        ("pool", {"unit": unit}, "lead"), ("tier", {"pool": pool}, "lead"), ("size", {"area": area}, "lead"),
     ]  # fmt: skip
     mismatched = []
     with eng.db.read() as session:
@@ -570,8 +636,13 @@ def queries(about: dict) -> list[tuple[str, object]]:
             )
         )
         batch = about["batches"][code]
+        for group in ("area", "size", "pool", "tag"):
+            out.append((f"{tag}: figures by {group}", figure(period, group)))
+        area, pool = str(about["area"]), str(about["pool"])
         for group, filters in ((None, {"batch": batch}), ("category", {"unit": unit}), ("unit", {"field": "工业"}),
-                               ("category", {"unit": unit, "field": "工业"})):  # fmt: skip
+                               ("category", {"area": area}), ("unit", {"pool": pool}), ("area", {"size": "规上"}),
+                               ("category", {"unit": unit, "field": "工业"}),
+                               ("tag", {"area": area, "size": "规上"})):  # fmt: skip
             shown = ", ".join(
                 f"{k}={v if k != 'batch' else v[: v.index('批') + 1]}" for k, v in filters.items()
             )
@@ -615,7 +686,21 @@ def subjects(eng) -> dict:
                 .order_by(func.sum(FigureDaily.collected).desc())
                 .limit(1)
             ).scalar()
-    return {"unit": int(unit), "batches": batches}
+        area = session.execute(
+            select(FigureDaily.key)
+            .where(FigureDaily.dim == "area")
+            .group_by(FigureDaily.key)
+            .order_by(func.sum(FigureDaily.collected).desc())
+            .limit(1)
+        ).scalar()
+    classes = office_classes(eng)
+    return {
+        "unit": int(unit),
+        "batches": batches,
+        "area": area,
+        "pool": str(classes["tags"]["key"]),
+        "tag": str(classes["tags"]["hitech"]),
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -143,3 +143,31 @@ def make_modeler_export(name: str = "企业走访登记", *, pool: bool = False)
   </bpmndi:BPMNDiagram>
 </bpmn:definitions>
 """
+
+
+def enterprise_workbook(enterprises=(), memberships=(), years=(), sheets=None) -> bytes:
+    """An enterprise-list .xlsx as a user fills in the template: rows as dicts by heading (missing cells empty)."""
+    import io
+
+    from openpyxl import Workbook
+
+    from engine.services import enterprise_xlsx
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    rows_of = {
+        enterprise_xlsx.ENTERPRISES: enterprises,
+        enterprise_xlsx.MEMBERSHIPS: memberships,
+        enterprise_xlsx.YEARS: years,
+    }
+    for title, columns in enterprise_xlsx.SHEETS.items():
+        if sheets is not None and title not in sheets:
+            continue
+        sheet = workbook.create_sheet(title)
+        headings = [heading for heading, _field, _required, _width in columns]
+        sheet.append(headings)
+        for row in rows_of[title]:
+            sheet.append([row.get(heading) for heading in headings])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -39,9 +39,11 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import account
     from web import admin
     from web import api
+    from web import api_enterprises  # noqa: F401 - adds the enterprise file's routes to the API blueprint
     from web import api_pairing
     from web import auth
     from web import cases
+    from web import catalog
     from web import design
     from web import enterprises
     from web import errors
@@ -68,6 +70,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
         tasks,
         cases,
         enterprises,
+        catalog,
         figures,
         evaluation,
         notifications,

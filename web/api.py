@@ -16,7 +16,6 @@ from engine.errors import ValidationFailed
 from engine.services import auth as auth_service
 from engine.services import case_list
 from engine.services import cases as case_service
-from engine.services import enterprises as enterprise_service
 from engine.services import figures as figure_service
 from engine.services import holidays as holiday_service
 from engine.services import notifications as notification_service
@@ -138,7 +137,12 @@ def list_cases():
     filters = {k: v for k, v in request.args.items() if k in case_list.FILTER_KEYS}
     return jsonify(
         case_list.search_cases(
-            eng(), g.actor, filters, page=request.args.get("page"), per_page=request.args.get("per_page")
+            eng(),
+            g.actor,
+            filters,
+            page=request.args.get("page"),
+            per_page=request.args.get("per_page"),
+            group=request.args.get("group") or None,
         )
     )
 
@@ -247,33 +251,6 @@ def create_attachment():
         eng(), g.actor, Upload(field="file", filename=storage.filename, content=content)
     )
     return jsonify(result), 201
-
-
-@bp.get("/enterprises")
-@token_required
-def list_enterprises():
-    return jsonify(
-        enterprise_service.search_enterprises(
-            eng(),
-            g.actor,
-            request.args.get("q", ""),
-            page=request.args.get("page"),
-            per_page=request.args.get("per_page"),
-        )
-    )
-
-
-@bp.post("/enterprises")
-@token_required
-def create_enterprise():
-    result = enterprise_service.create_enterprise(eng(), g.actor, body())
-    return jsonify(result), 201
-
-
-@bp.get("/enterprises/<int:enterprise_id>")
-@token_required
-def get_enterprise(enterprise_id: int):
-    return jsonify(enterprise_service.get_enterprise(eng(), g.actor, enterprise_id))
 
 
 @bp.get("/notifications")

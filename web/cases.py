@@ -18,12 +18,14 @@ from engine.domain.vocabulary import CASE_STATUSES
 from engine.domain.vocabulary import CATEGORIES
 from engine.domain.vocabulary import CHANNELS
 from engine.domain.vocabulary import FIELDS
+from engine.domain.vocabulary import SIZE_CLASSES
 from engine.domain.vocabulary import TIERS
 from engine.errors import ValidationFailed
 from engine.services import attachments as attachment_service
 from engine.services import auth as auth_service
 from engine.services import case_list
 from engine.services import cases as case_service
+from engine.services import enterprise_catalog
 from engine.services.case_list import FILTER_KEYS
 from engine.services.common import require_role
 from engine.services.enterprises import ENTERPRISE_FIELDS
@@ -39,6 +41,7 @@ bp = Blueprint("cases", __name__)
 
 
 def filter_choices() -> dict:
+    tags = enterprise_catalog.list_tags(eng(), actor(), active_only=True)
     return {
         "status": list(CASE_STATUSES),
         "field": FIELDS,
@@ -47,6 +50,10 @@ def filter_choices() -> dict:
         "tier": list(TIERS),
         "flag": ["yellow", "red"],
         "units": auth_service.list_units(eng()),
+        "size": SIZE_CLASSES,
+        "areas": enterprise_catalog.list_areas(eng(), actor(), active_only=True),
+        "pools": [t for t in tags if t["kind"] == "pool"],
+        "tags": [t for t in tags if t["kind"] == "tag"],
     }
 
 
@@ -54,14 +61,20 @@ def filter_choices() -> dict:
 @login_required
 def index():
     filters = {k: request.args.get(k, "").strip() for k in FILTER_KEYS if request.args.get(k, "").strip()}
+    group = request.args.get("group", "").strip() or None
     try:
-        result = case_list.search_cases(eng(), actor(), filters, page=request.args.get("page"))
+        result = case_list.search_cases(eng(), actor(), filters, page=request.args.get("page"), group=group)
         errors = {}
     except ValidationFailed as exc:
         result, errors = {"items": [], "total": 0, "page": 1, "pages": 1}, exc.errors
     status = 422 if errors else 200
     return render_template(
-        "cases/index.html", result=result, filters=filters, choices=filter_choices(), errors=errors
+        "cases/index.html",
+        result=result,
+        filters=filters,
+        group=group if not errors else None,
+        choices=filter_choices(),
+        errors=errors,
     ), status
 
 

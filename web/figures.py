@@ -15,9 +15,11 @@ from flask_login import login_required
 from engine.domain.vocabulary import CATEGORIES
 from engine.domain.vocabulary import CHANNELS
 from engine.domain.vocabulary import FIELDS
+from engine.domain.vocabulary import SIZE_CLASSES
 from engine.domain.vocabulary import TIERS
 from engine.errors import ValidationFailed
 from engine.services import auth as auth_service
+from engine.services import enterprise_catalog
 from engine.services import figures as figure_service
 from engine.services import holidays as holiday_service
 from web.helpers import actor
@@ -51,6 +53,9 @@ DEFINITIONS = {
         "平均办结用时 = 已办结问题从登记（单位：交办；层级：进入该层级）到销号的工作日数之和 ÷ 已办结，按国家法定节假日和调休计算工作日。"
     ),
     "closures": _l("销号数（趋势图）：当天销号的问题数，按销号日期统计。"),
+    "classes": _l(
+        "乡镇街道、企业规模、企业库和标签：按问题登记时企业所属的分类统计，之后企业改划、出入库不改变已登记问题的归属。一家企业可同时在几个企业库或标签中，按企业库或标签分组时一个问题会计入每一行。"
+    ),
 }
 
 GROUP_LABELS = {
@@ -60,9 +65,15 @@ GROUP_LABELS = {
     "channel": (_l("按渠道"), _l("渠道")),
     "tier": (_l("按层级"), _l("层级")),
     "batch": (_l("按批次"), _l("交办批次")),
+    "area": (_l("按乡镇街道"), _l("乡镇街道")),
+    "size": (_l("按企业规模"), _l("企业规模")),
+    "pool": (_l("按企业库"), _l("企业库")),
+    "tag": (_l("按标签"), _l("标签")),
 }
 # The label kind web.i18n.label uses for a group's keys.
-GROUP_KINDS = {"tier": "tier", "field": "field", "category": "category", "channel": "channel"}
+GROUP_KINDS = {"tier": "tier", "field": "field", "category": "category", "channel": "channel", "size": "size"}
+# Groupings whose keys are ids: the service names them (units, areas, pools and tags as they are called now).
+NAMED_GROUPS = ("unit", "area", "pool", "tag")
 
 
 def _args() -> dict:
@@ -98,7 +109,7 @@ def drill_url(period, measure: str, role: str, filters: dict, **dims) -> str:
 
 
 def _row_label(group: str | None, row: dict) -> str:
-    if group == "unit":
+    if group in NAMED_GROUPS:
         return row.get("label") or row["key"]
     if group in GROUP_KINDS:
         return label(GROUP_KINDS[group], row["key"])
@@ -106,12 +117,17 @@ def _row_label(group: str | None, row: dict) -> str:
 
 
 def _choices() -> dict:
+    tags = enterprise_catalog.list_tags(eng(), actor(), active_only=True)
     return {
         "field": FIELDS,
         "category": CATEGORIES,
         "channel": CHANNELS,
         "tier": list(TIERS),
         "units": auth_service.list_units(eng()),
+        "size": SIZE_CLASSES,
+        "areas": enterprise_catalog.list_areas(eng(), actor(), active_only=True),
+        "pools": [t for t in tags if t["kind"] == "pool"],
+        "tags": [t for t in tags if t["kind"] == "tag"],
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from web import openapi_enterprises
 from web.openapi_pairing import PATHS as PAIRING_PATHS
 from web.openapi_pairing import SCHEMAS as PAIRING_SCHEMAS
 
@@ -53,6 +54,10 @@ def openapi_document(base_path: str, register_schema: dict) -> dict:
         "诉求登记表（当前生效的 register_problem 表单，设计人员修改后即时更新）；enterprise_id 与 new_enterprise 二选一"
     )
     secured = [{"bearer": []}]
+    return openapi_enterprises.extend(_document(base_path, register, secured))
+
+
+def _document(base_path: str, register: dict, secured: list) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {

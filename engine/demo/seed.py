@@ -23,12 +23,19 @@ from engine.services.pairing import Lookup
 from engine.services.pairing import PersonResolver
 from engine.services.pairing import check_row
 from engine.services.pairing import new_pairing
+from engine.storage.models import Area
 from engine.storage.models import Case
 from engine.storage.models import Enterprise
+from engine.storage.models import EnterpriseChange
+from engine.storage.models import EnterpriseContact
+from engine.storage.models import EnterpriseMembership
+from engine.storage.models import EnterpriseTag
+from engine.storage.models import EnterpriseYear
 from engine.storage.models import Unit
 from engine.storage.models import User
 
 SAMPLE = Path(__file__).with_name("sample_cases.json")
+ENTERPRISES = Path(__file__).with_name("sample_enterprises.json")
 DEMO_PASSWORD = "jienan2026"
 
 ROLE_USERS = [
@@ -87,11 +94,15 @@ def seed_demo(eng, progress: bool = True, cases: bool = True) -> dict:
                 roles=["handler"],
                 unit_id=unit.unit_id,
             )
+        profiles = json.loads(ENTERPRISES.read_text("utf-8"))
+        areas, tags = _office_lists(session, eng, profiles, units)
         for name in dict.fromkeys(c["enterprise"] for c in sample["cases"]):
             field = next(c["field"] for c in sample["cases"] if c["enterprise"] == name)
-            session.add(
-                Enterprise(name=name, credit_code=demo_credit_code(name), field=field, created_at=eng.now())
+            enterprise = Enterprise(
+                name=name, credit_code=demo_credit_code(name), field=field, created_at=eng.now()
             )
+            session.add(enterprise)
+            _enterprise_file(session, eng, enterprise, profiles["enterprises"].get(name, {}), areas, tags)
         session.flush()
         _pairings(session, eng)
     if not cases:
@@ -108,6 +119,98 @@ def seed_demo(eng, progress: bool = True, cases: bool = True) -> dict:
     else:
         history = 0
     return {"units": len(units), "cases": len(registered) + history}
+
+
+def _office_lists(session, eng, profiles: dict, units: dict) -> tuple[dict, dict]:
+    """The demo office's areas (乡镇街道) and pools and tags, by code."""
+    areas, tags = {}, {}
+    for order, item in enumerate(profiles["areas"]):
+        unit = units.get(item.get("unit"))
+        areas[item["code"]] = Area(
+            code=item["code"],
+            name=item["name"],
+            kind=item["kind"],
+            unit_id=unit.unit_id if unit else None,
+            sort_order=order,
+            is_active=True,
+            updated_at=eng.now(),
+        )
+    for order, item in enumerate(profiles["tags"]):
+        tags[item["code"]] = EnterpriseTag(
+            code=item["code"],
+            name=item["name"],
+            kind=item["kind"],
+            description=item.get("description"),
+            with_batch=item.get("with_batch", False),
+            with_date=item.get("with_date", False),
+            date_label=item.get("date_label"),
+            sort_order=order,
+            is_active=True,
+            updated_at=eng.now(),
+        )
+    session.add_all([*areas.values(), *tags.values()])
+    session.flush()
+    return areas, tags
+
+
+def _enterprise_file(session, eng, enterprise: Enterprise, profile: dict, areas: dict, tags: dict) -> None:
+    """A demo enterprise's classes, pools and tags (and one it left), contacts and key figures by year."""
+    area = areas.get(profile.get("area"))
+    enterprise.area_id = area.area_id if area else None
+    enterprise.size_class = profile.get("size")
+    enterprise.sector = profile.get("sector")
+    enterprise.address = profile.get("address")
+    if profile.get("contact"):
+        enterprise.contact_name, enterprise.contact_phone = profile["contact"]
+    session.flush()
+    now = eng.now()
+
+    def day(text):
+        return dt.date.fromisoformat(text) if text else None
+
+    for code, batch, since in profile.get("tags", []):
+        session.add(
+            EnterpriseMembership(
+                enterprise_id=enterprise.enterprise_id,
+                tag_id=tags[code].tag_id,
+                batch=batch,
+                since=day(since),
+                added_at=now,
+            )
+        )
+    for code, batch, since, left in profile.get("left", []):
+        session.add(
+            EnterpriseMembership(
+                enterprise_id=enterprise.enterprise_id,
+                tag_id=tags[code].tag_id,
+                batch=batch,
+                since=day(since),
+                added_at=now,
+                removed_at=dt.datetime.combine(day(left), dt.time(10), tzinfo=LOCAL_TZ),
+            )
+        )
+    for order, contact in enumerate(profile.get("contacts", [])):
+        session.add(EnterpriseContact(enterprise_id=enterprise.enterprise_id, sort_order=order, **contact))
+    for year, (output, revenue, employees) in profile.get("years", {}).items():
+        session.add(
+            EnterpriseYear(
+                enterprise_id=enterprise.enterprise_id,
+                year=int(year),
+                output_value=output,
+                revenue=revenue,
+                employees=employees,
+                updated_at=now,
+            )
+        )
+    session.add(
+        EnterpriseChange(
+            enterprise_id=enterprise.enterprise_id,
+            at=now,
+            action="created",
+            source="file",
+            summary=f"建档：{enterprise.name}（演示数据）",
+        )
+    )
 
 
 def _last_quarter(eng, sample: dict) -> int:

@@ -74,6 +74,54 @@ CATEGORIES = [
 ]
 URGENCIES = ["一般", "紧急", "特急", "重大"]
 
+# Enterprise size classes (企业规模). A fixed vocabulary, not an office's list: 规上 / 限上 are the National Bureau
+# of Statistics' classes (规模以上工业企业 and the like: main business revenue of 20 million yuan a year or more;
+# 限额以上批发零售住宿餐饮: wholesale 20 million, retail 5 million, hotels and catering 2 million) that every
+# statistics return, every office and every year uses alike; 规下 is everything below. An office cannot add a
+# class of its own without its figures ceasing to compare with the statistics bureau's, so they live here.
+SIZE_CLASSES = ["规上", "限上", "规下"]
+
+# Sectors (行业): the 20 sections (门类) of the national industry classification GB/T 4754-2017, a national
+# standard like the size classes, so also fixed. Stored as the section letter.
+SECTORS: dict[str, tuple[str, str]] = {
+    "A": ("农、林、牧、渔业", "Agriculture, forestry, animal husbandry and fishery"),
+    "B": ("采矿业", "Mining"),
+    "C": ("制造业", "Manufacturing"),
+    "D": ("电力、热力、燃气及水生产和供应业", "Electricity, heat, gas and water"),
+    "E": ("建筑业", "Construction"),
+    "F": ("批发和零售业", "Wholesale and retail"),
+    "G": ("交通运输、仓储和邮政业", "Transport, storage and post"),
+    "H": ("住宿和餐饮业", "Accommodation and catering"),
+    "I": ("信息传输、软件和信息技术服务业", "Information technology and software"),
+    "J": ("金融业", "Finance"),
+    "K": ("房地产业", "Real estate"),
+    "L": ("租赁和商务服务业", "Leasing and business services"),
+    "M": ("科学研究和技术服务业", "Research and technical services"),
+    "N": ("水利、环境和公共设施管理业", "Water, environment and public facilities"),
+    "O": ("居民服务、修理和其他服务业", "Household, repair and other services"),
+    "P": ("教育", "Education"),
+    "Q": ("卫生和社会工作", "Health and social work"),
+    "R": ("文化、体育和娱乐业", "Culture, sports and entertainment"),
+    "S": ("公共管理、社会保障和社会组织", "Public administration and social organisations"),
+    "T": ("国际组织", "International organisations"),
+}
+
+# Kinds of area (乡镇街道): the administrative division types, plus the development zones that offices treat as
+# areas of their own (开发区, 科技城, 园区 with a management committee).
+AREA_KINDS: dict[str, tuple[str, str]] = {
+    "street": ("街道", "Sub-district"),
+    "town": ("镇", "Town"),
+    "township": ("乡", "Township"),
+    "zone": ("园区/开发区", "Development zone"),
+}
+
+# Kinds of enterprise tag: a pool (企业库: 重点企业库, 潜力企业库, 挂牌服务 …, entered and left on a date, maybe in
+# batches) or a plain tag (专精特新, 高新技术企业 …). Which tags exist is the office's data (enterprise_tag).
+TAG_KINDS: dict[str, tuple[str, str]] = {
+    "pool": ("企业库", "Pool"),
+    "tag": ("标签", "Tag"),
+}
+
 CASE_STATUSES["in_progress"] = ("办理中", "In progress")
 CASE_STATUSES["arbitrating"] = ("仲裁定责中", "Arbitration of the responsible unit")
 CASE_STATUSES["extension_review"] = ("延期审批中", "Extension under review")
@@ -120,6 +168,10 @@ ENUM_LABELS_EN: dict[str, dict[str, str]] = {
         "unsatisfied": "Unsatisfied",
     },
     "flag": {"green": "Green", "yellow": "Yellow", "red": "Red"},
+    "size": {"规上": "Above designated size", "限上": "Above quota", "规下": "Below designated size"},
+    "sector": {code: en for code, (_zh, en) in SECTORS.items()},
+    "area_kind": {code: en for code, (_zh, en) in AREA_KINDS.items()},
+    "tag_kind": {code: en for code, (_zh, en) in TAG_KINDS.items()},
 }
 
 # Chinese labels of values stored as codes.
@@ -133,4 +185,7 @@ ENUM_LABELS_ZH: dict[str, dict[str, str]] = {
         "unsatisfied": "不满意",
     },
     "flag": {"green": "绿旗", "yellow": "黄旗", "red": "红旗"},
+    "sector": {code: zh for code, (zh, _en) in SECTORS.items()},
+    "area_kind": {code: zh for code, (zh, _en) in AREA_KINDS.items()},
+    "tag_kind": {code: zh for code, (zh, _en) in TAG_KINDS.items()},
 }

@@ -1,4 +1,5 @@
-"""The case list (诉求台账): filters (incl. the cases behind a figure), text search, the row every list shows."""
+"""The case list (诉求台账): filters (incl. the cases behind a figure and the enterprise's area, size class, pools and
+tags), text search, the row every list shows, and counts per group of the cases found."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from engine.domain import calendar
 from engine.domain.clock import LOCAL_TZ
 from engine.domain.vocabulary import CASE_STATUSES
+from engine.domain.vocabulary import SIZE_CLASSES
 from engine.domain.vocabulary import TIERS
 from engine.errors import ValidationFailed
 from engine.i18n import _
@@ -21,8 +23,12 @@ from engine.services.common import Actor
 from engine.services.common import paginate
 from engine.services.common import unit_names
 from engine.storage import search
+from engine.storage.models import Area
 from engine.storage.models import Case
 from engine.storage.models import CaseUnit
+from engine.storage.models import Enterprise
+from engine.storage.models import EnterpriseMembership
+from engine.storage.models import EnterpriseTag
 from engine.storage.models import HumanTask
 from engine.storage.models import Unit
 
@@ -41,6 +47,11 @@ FILTER_KEYS = (
     "enterprise_id",
     "flag",
     "library",
+    # the enterprise's classes as they are now (behind a figure: as they were when the fact was recorded)
+    "area",
+    "size",
+    "pool",
+    "tag",
     # drill-down from a figure or a chart: the cases behind one number
     "figure",
     "period",
@@ -48,7 +59,9 @@ FILTER_KEYS = (
     "overdue",
     "open",
 )
-FIGURE_DIMS = ("unit", "field", "category", "channel", "tier", "batch")
+FIGURE_DIMS = ("unit", "field", "category", "channel", "tier", "batch", "area", "size", "pool", "tag")
+NONE = "none"  # area=none / size=none: enterprises without one
+GROUPS = ("area", "size", "pool", "tag")
 
 
 def _text_filter(query, q: str, dialect: str):
@@ -115,9 +128,48 @@ def case_query(actor: Actor, filters: dict, dialect: str = "sqlite", now=None):
         query = query.where(Case.created_at >= _local_day(f["date_from"], "date_from"))
     if "date_to" in f:
         query = query.where(Case.created_at < _local_day(f["date_to"], "date_to") + dt.timedelta(days=1))
+    return _class_filters(query, f, dialect)
+
+
+def _class_filters(query, f: dict, dialect: str):
+    """The enterprise's area, size class, pools and tags now; an unknown area, pool or tag matches nothing."""
+    enterprise = []
+    if "area" in f:
+        value = str(f["area"]).strip()
+        enterprise.append(
+            Enterprise.area_id.is_(None) if value == NONE else Enterprise.area_id == _id_of(Area, value)
+        )
+    if "size" in f:
+        value = str(f["size"]).strip()
+        if value != NONE and value not in SIZE_CLASSES:
+            raise ValidationFailed(
+                _("查询条件有误"), {"size": _("应为 %(values)s 之一", values="、".join(SIZE_CLASSES))}
+            )
+        enterprise.append(
+            Enterprise.size_class.is_(None) if value == NONE else Enterprise.size_class == value
+        )
+    for key in ("pool", "tag"):
+        if key in f:
+            enterprise.append(
+                exists().where(
+                    EnterpriseMembership.enterprise_id == Enterprise.enterprise_id,
+                    EnterpriseMembership.tag_id == _id_of(EnterpriseTag, str(f[key]).strip()),
+                    EnterpriseMembership.removed_at.is_(None),
+                )
+            )
+    if enterprise:
+        query = query.where(Case.enterprise_id.in_(select(Enterprise.enterprise_id).where(*enterprise)))
     if "q" in f:
         query = _text_filter(query, str(f["q"]), dialect)
     return query
+
+
+def _id_of(model, value: str):
+    """An area or tag given by id, code or name, as SQL (a subquery for a code or name)."""
+    if value.isdigit():
+        return int(value) if len(value) <= 9 else -1
+    id_column = Area.area_id if model is Area else EnterpriseTag.tag_id
+    return select(id_column).where((model.code == value) | (model.name == value)).limit(1).scalar_subquery()
 
 
 def _int(value, field: str) -> int:
@@ -142,8 +194,17 @@ def _local_day(value, field: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=LOCAL_TZ)
 
 
-def search_cases(eng, actor: Actor, filters: dict | None = None, page=1, per_page=20) -> dict:
-    """The case list: filters by status, field, category, unit, channel, tier, date range and text; paginated."""
+def search_cases(eng, actor: Actor, filters: dict | None = None, page=1, per_page=20, group=None) -> dict:
+    """The case list: filters by status, field, category, unit, channel, tier, date range, text and the
+    enterprise's area, size class, pool and tag; paginated. With `group` (area / size / pool / tag), also how many
+    of the cases found fall in each (their enterprise's classes now).
+
+    :raises ValidationFailed: a filter or grouping that is not understood.
+    """
+    if group not in (None, "") and group not in GROUPS:
+        raise ValidationFailed(
+            _("分组方式有误"), {"group": _("应为 %(values)s 之一", values="、".join(GROUPS))}
+        )
     page, per_page = paginate(page, per_page)
     query = case_query(actor, filters or {}, eng.db.engine.dialect.name, eng.now())
     with eng.db.read() as session:
@@ -154,13 +215,57 @@ def search_cases(eng, actor: Actor, filters: dict | None = None, page=1, per_pag
             .limit(per_page)
         ).all()
         units = unit_names(session)
-        return {
+        result = {
             "items": [case_summary(c, units) for c in rows],
             "total": total,
             "page": page,
             "per_page": per_page,
             "pages": max(1, -(-total // per_page)),
         }
+        if group:
+            result["group"] = group
+            result["groups"] = _groups(session, query, group)
+        return result
+
+
+def _groups(session, query, group: str) -> list[dict]:
+    """{key, label, count} of the cases of `query` per area, size class, pool or tag of their enterprise; a
+    "none" row for cases whose enterprise has no area (size class)."""
+    found = query.order_by(None).with_only_columns(Case.enterprise_id).subquery()
+    if group in ("pool", "tag"):
+        counts = dict(
+            session.execute(
+                select(EnterpriseMembership.tag_id, func.count())
+                .join(found, found.c.enterprise_id == EnterpriseMembership.enterprise_id)
+                .where(EnterpriseMembership.removed_at.is_(None))
+                .group_by(EnterpriseMembership.tag_id)
+            ).all()
+        )
+        tags = session.scalars(
+            select(EnterpriseTag)
+            .where(EnterpriseTag.kind == group)
+            .order_by(EnterpriseTag.sort_order, EnterpriseTag.tag_id)
+        )
+        return [
+            {"key": str(t.tag_id), "label": t.name, "count": counts.get(t.tag_id, 0)}
+            for t in tags
+            if t.is_active or counts.get(t.tag_id)
+        ]
+    column = Enterprise.area_id if group == "area" else Enterprise.size_class
+    counts = dict(
+        session.execute(
+            select(column, func.count())
+            .join(found, found.c.enterprise_id == Enterprise.enterprise_id)
+            .group_by(column)
+        ).all()
+    )
+    if group == "area":
+        areas = session.scalars(select(Area).order_by(Area.sort_order, Area.area_id))
+        keys = [(str(a.area_id), a.name, a.area_id) for a in areas if a.is_active or counts.get(a.area_id)]
+    else:
+        keys = [(v, v, v) for v in SIZE_CLASSES]
+    rows = [{"key": key, "label": label, "count": counts.get(value, 0)} for key, label, value in keys]
+    return rows + [{"key": NONE, "label": None, "count": counts.get(None, 0)}]
 
 
 def case_summary(case: Case, units: dict[int, str]) -> dict:

@@ -1,7 +1,9 @@
 """Figures (统计数据): what the programme is judged by, from facts recorded as the cases move.
 
 Every figure counts facts (engine.storage.models.FigureFact) written in the same transaction as the step that caused
-them, with the case's unit, tier, field, category, channel and batch *at that moment*. Nothing is recomputed
+them, with the case's unit, tier, field, category, channel and batch *at that moment*, and the area, size class and
+pools/tags its enterprise had when the case was collected (a case keeps one row however its enterprise is
+reclassified later; cases collected after the change count in the new row). Nothing is recomputed
 from the current diagram or rule tables, so a process or rule change mid-period leaves earlier figures as they
 were. Per-day totals (FigureDaily) are kept in step at commit, so a quarter or a year sums a few thousand rows.
 
@@ -31,12 +33,17 @@ from engine.domain.vocabulary import CASE_STATUSES
 from engine.domain.vocabulary import CATEGORIES
 from engine.domain.vocabulary import CHANNELS
 from engine.domain.vocabulary import FIELDS
+from engine.domain.vocabulary import SIZE_CLASSES
 from engine.domain.vocabulary import TIERS
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
 from engine.i18n import _
+from engine.storage.models import Area
 from engine.storage.models import Case
 from engine.storage.models import CaseUnit
+from engine.storage.models import Enterprise
+from engine.storage.models import EnterpriseMembership
+from engine.storage.models import EnterpriseTag
 from engine.storage.models import FigureDaily
 from engine.storage.models import FigureFact
 from engine.storage.models import HumanTask
@@ -56,7 +63,7 @@ MEASURES = (
     "closures",
 )
 SATISFIED = frozenset({"very_satisfied", "satisfied", "basically"})
-GROUPS = ("unit", "field", "category", "channel", "tier", "batch")
+GROUPS = ("unit", "field", "category", "channel", "tier", "batch", "area", "size", "pool", "tag")
 ROLES = ("lead", "co")
 
 
@@ -87,18 +94,30 @@ class Party:
     tier: str | None = None
 
 
-ATTRIBUTES = ("tier", "field", "category", "channel", "batch")
+ATTRIBUTES = ("tier", "field", "category", "channel", "batch", "area", "size")
 
 
-def daily_keys(party, unit_id, role, tier, field, category, channel, batch) -> list[tuple[str, str, str]]:
+def daily_keys(
+    party, unit_id, role, tier, field, category, channel, batch, area=None, size=None, tags=()
+) -> list[tuple[str, str, str]]:
     """The per-day total rows (dim, key, key2) one fact adds to.
 
-    Single dimensions: all / field / category / channel / batch (the case), tier (the tier), lead / co (the
-    unit; key = unit id). Pairs, both ways round, so that any one filter with any one grouping reads an index
-    range: "lead*category" keyed (unit, category) and "category*lead" keyed (category, unit); likewise a tier
-    with the case's attributes, and the case's attributes with each other.
+    Single dimensions: all / field / category / channel / batch / area / size / tag (the case), tier (the tier),
+    lead / co (the unit; key = unit id). Pairs, both ways round, so that any one filter with any one grouping reads
+    an index range: "lead*category" keyed (unit, category) and "category*lead" keyed (category, unit); likewise a
+    tier with the case's attributes, and the case's attributes with each other. `area` is the area id, `size` the
+    size class and `tags` the ids of the enterprise's pools and tags: a fact adds to each of its tags' rows (so a
+    grouping by tag counts a case once per tag, like units), but tags are not paired with each other.
     """
-    values = {"tier": tier, "field": field, "category": category, "channel": channel, "batch": batch}
+    values = {
+        "tier": tier,
+        "field": field,
+        "category": category,
+        "channel": channel,
+        "batch": batch,
+        "area": area,
+        "size": size,
+    }
     if party == "unit":
         own, attributes = (role, str(unit_id)), [a for a in ATTRIBUTES if values[a]]
     elif party == "tier":
@@ -111,12 +130,23 @@ def daily_keys(party, unit_id, role, tier, field, category, channel, batch) -> l
         rows += [(a, values[a], "") for a in attributes]
         for a in attributes:
             rows += [(f"{a}*{b}", values[a], values[b]) for b in attributes if b != a]
+        for tag in tags:
+            rows.append(("tag", tag, ""))
+            for a in attributes:
+                rows += [(f"tag*{a}", tag, values[a]), (f"{a}*tag", values[a], tag)]
     else:
         name, key = own
         rows.append((name, key, ""))
         for a in attributes:
             rows += [(f"{name}*{a}", key, values[a]), (f"{a}*{name}", values[a], key)]
+        for tag in tags:
+            rows += [(f"{name}*tag", key, tag), (f"tag*{name}", tag, key)]
     return rows
+
+
+def tag_ids(tags: str | None) -> list[str]:
+    """The tag ids of a fact's `tags` column (",3,7," → ["3", "7"])."""
+    return [t for t in (tags or "").split(",") if t]
 
 
 @dataclasses.dataclass
@@ -138,16 +168,47 @@ def _state(session: Session, case: Case) -> dict:
     cases = session.info.setdefault("figure_cases", {})
     state = cases.get(case.case_id)
     if state is None:
-        seen = {}
+        seen, classes = {}, None
         rows = session.execute(
             select(
-                FigureFact.party, FigureFact.unit_id, FigureFact.role, FigureFact.tier, FigureFact.day
+                FigureFact.party,
+                FigureFact.unit_id,
+                FigureFact.role,
+                FigureFact.tier,
+                FigureFact.day,
+                FigureFact.area_id,
+                FigureFact.size_class,
+                FigureFact.tags,
             ).where(FigureFact.case_id == case.case_id, FigureFact.measure == "collected")
         )
-        for party, unit_id, role, tier, day in rows:
+        for party, unit_id, role, tier, day, area_id, size, tags in rows:
             seen[_party_key(party, unit_id, role, tier)] = Party(party, day, unit_id, role, tier)
-        state = cases[case.case_id] = {"seen": seen, "units": None}
+            if party == "case":
+                classes = (area_id, size, tags)
+        state = cases[case.case_id] = {"seen": seen, "units": None, "classes": classes}
     return state
+
+
+def _classes(session: Session, case: Case, state: dict) -> tuple:
+    """The enterprise's area id, size class and tags (",3,7,") that the case's facts record: those it had when
+    the case was collected (its first fact), so that every later fact of the case — its closure too — lands in
+    the same row as its collection, however the enterprise is reclassified meanwhile. Read from the case's
+    collected fact, or from the enterprise when there is none yet (one query either way)."""
+    if state["classes"] is None:
+        rows = session.execute(
+            select(Enterprise.area_id, Enterprise.size_class, EnterpriseMembership.tag_id)
+            .outerjoin(
+                EnterpriseMembership,
+                (EnterpriseMembership.enterprise_id == Enterprise.enterprise_id)
+                & EnterpriseMembership.removed_at.is_(None),
+            )
+            .where(Enterprise.enterprise_id == case.enterprise_id)
+        ).all()
+        area_id, size = (rows[0][0], rows[0][1]) if rows else (None, None)
+        ids = sorted({tag for _a, _s, tag in rows if tag is not None})
+        tags = "," + ",".join(str(t) for t in ids) + "," if ids else None
+        state["classes"] = (area_id, size, tags)
+    return state["classes"]
 
 
 def _party_key(party, unit_id, role, tier):
@@ -159,6 +220,7 @@ def credit(session: Session, eng, case: Case, party: Party, measure: str, amount
     if not amount:
         return
     day = day or party.day
+    area_id, size, tags = _classes(session, case, _state(session, case))
     session.add(
         FigureFact(
             case_id=case.case_id,
@@ -173,13 +235,26 @@ def credit(session: Session, eng, case: Case, party: Party, measure: str, amount
             category=case.category,
             channel=case.channel,
             batch=case.batch,
+            area_id=area_id,
+            size_class=size,
+            tags=tags,
             at=eng.now(),
         )
     )
     pending = session.info.setdefault("figure_daily", collections.defaultdict(collections.Counter))
     tier = party.tier if party.party == "tier" else case.tier
     for dim, key, key2 in daily_keys(
-        party.party, party.unit_id, party.role, tier, case.field, case.category, case.channel, case.batch
+        party.party,
+        party.unit_id,
+        party.role,
+        tier,
+        case.field,
+        case.category,
+        case.channel,
+        case.batch,
+        str(area_id) if area_id is not None else None,
+        size,
+        tag_ids(tags),
     ):
         pending[(day, dim, key, key2)][measure] += amount
 
@@ -305,9 +380,11 @@ def rebuild_daily(session: Session) -> int:
     totals: dict = collections.defaultdict(collections.Counter)
     query = select(FigureFact).order_by(FigureFact.fact_id).execution_options(yield_per=5000)
     for f in session.scalars(query):
+        area = str(f.area_id) if f.area_id is not None else None
         for dim, key, key2 in daily_keys(
-            f.party, f.unit_id, f.role, f.tier, f.field, f.category, f.channel, f.batch
-        ):
+            f.party, f.unit_id, f.role, f.tier, f.field, f.category, f.channel, f.batch, area, f.size_class,
+            tag_ids(f.tags),
+        ):  # fmt: skip
             totals[(f.day, dim, key, key2)][f.measure] += f.amount
     rows = [
         {"day": d, "dim": dim, "key": k, "key2": k2} | {m: c.get(m, 0) for m in MEASURES}
@@ -415,12 +492,20 @@ def rates(counts: dict) -> dict:
     }
 
 
-FILTERS = ("field", "category", "channel", "batch", "tier", "unit")
+FILTERS = ("field", "category", "channel", "batch", "tier", "unit", "area", "size", "pool", "tag")
+# Filters and groupings over the enterprise's classes; "pool" and "tag" are both enterprise_tag ids (dim "tag").
+CLASS_DIMS = {"area": "area", "size": "size", "pool": "tag", "tag": "tag"}
 
 
 def _clean_filters(filters: dict | None) -> dict:
     f = {k: str(v).strip() for k, v in (filters or {}).items() if k in FILTERS and v not in (None, "")}
-    allowed = {"field": FIELDS, "category": CATEGORIES, "channel": CHANNELS, "tier": list(TIERS)}
+    allowed = {
+        "field": FIELDS,
+        "category": CATEGORIES,
+        "channel": CHANNELS,
+        "tier": list(TIERS),
+        "size": SIZE_CLASSES,
+    }
     for key, values in allowed.items():
         if key in f and f[key] not in values:
             raise ValidationFailed(
@@ -431,6 +516,33 @@ def _clean_filters(filters: dict | None) -> dict:
             f["unit"] = int(f["unit"])
         except ValueError:
             raise ValidationFailed(_("筛选条件有误"), {"unit": _("应为单位编号")}) from None
+    for key in ("area", "pool", "tag"):
+        if key in f and not (f[key].isdigit() and len(f[key]) <= 9):
+            raise ValidationFailed(_("筛选条件有误"), {key: _("应为编号")})
+    if "pool" in f and "tag" in f and f["pool"] == f["tag"]:
+        del f["tag"]  # the same enterprise_tag twice: one filter
+    return f
+
+
+def resolve_classes(session: Session, filters: dict | None) -> dict:
+    """`filters` with an area, pool or tag given by code or name replaced by its id (what facts record).
+
+    :raises ValidationFailed: no such area, pool or tag.
+    """
+    f = dict(filters or {})
+    for key, model, id_column in (
+        ("area", Area, Area.area_id),
+        ("pool", EnterpriseTag, EnterpriseTag.tag_id),
+        ("tag", EnterpriseTag, EnterpriseTag.tag_id),
+    ):
+        value = str(f.get(key) or "").strip()
+        if not value or (value.isdigit() and len(value) <= 9):
+            continue
+        found = session.scalar(select(id_column).where((model.code == value) | (model.name == value)))
+        if found is None:
+            messages = {"area": _("没有这个乡镇街道"), "pool": _("没有这个企业库"), "tag": _("没有这个标签")}
+            raise ValidationFailed(_("筛选条件有误"), {key: messages[key]})
+        f[key] = str(found)
     return f
 
 
@@ -462,8 +574,8 @@ def figures(
     f = _clean_filters(filters)
     rows = []
     if group is not None:
-        by_key = _sums(session, period, group, f, role)
-        rows = [{"key": key} | rates(counts) for key, counts in sorted(by_key.items())]
+        by_key = _of_kind(session, group, _sums(session, period, group, f, role))
+        rows = [{"key": key} | rates(counts) for key, counts in sorted(by_key.items(), key=_row_order)]
     # Overall, a case counts once even when several units or tiers were credited with it.
     overall = _sums(session, period, None, f, role)
     return {
@@ -485,8 +597,22 @@ def _sums(session: Session, period: Period, group, f: dict, role: str) -> dict:
     return _from_daily(session, period, dim, key, by)
 
 
+def _row_order(item) -> tuple:
+    """Rows by key, numeric keys (units, areas, tags: their ids) in number order."""
+    key = item[0]
+    return (0, int(key), "") if key.isdigit() else (1, 0, key)
+
+
+def _of_kind(session: Session, group: str | None, by_key: dict) -> dict:
+    """A grouping by pool keeps the pools' rows, by tag the tags' (both are enterprise_tag ids, one dimension)."""
+    if group not in ("pool", "tag") or not by_key:
+        return by_key
+    kinds = dict(session.execute(select(EnterpriseTag.tag_id, EnterpriseTag.kind)).all())
+    return {key: counts for key, counts in by_key.items() if kinds.get(int(key)) == group}
+
+
 def _dim_name(name: str, role: str) -> str:
-    return role if name == "unit" else name
+    return role if name == "unit" else CLASS_DIMS.get(name, name)
 
 
 def _daily_lookup(group: str | None, f: dict, role: str):
@@ -498,6 +624,10 @@ def _daily_lookup(group: str | None, f: dict, role: str):
     ((name, value),) = f.items()
     if group is None or group == name:
         return _dim_name(name, role), str(value), ("key" if group else None)
+    if _dim_name(name, role) == _dim_name(
+        group, role
+    ):  # a pool and a tag: tags are not paired with each other
+        return None
     return f"{_dim_name(name, role)}*{_dim_name(group, role)}", str(value), "key2"
 
 
@@ -529,6 +659,13 @@ def _fact_query(period: Period, f: dict, role: str, party: str):
     for key in ("field", "category", "channel", "batch", "tier"):
         if key in f:
             query = query.where(getattr(FigureFact, key) == f[key])
+    if "area" in f:
+        query = query.where(FigureFact.area_id == int(f["area"]))
+    if "size" in f:
+        query = query.where(FigureFact.size_class == f["size"])
+    for key in ("pool", "tag"):
+        if key in f:
+            query = query.where(FigureFact.tags.like(f"%,{int(f[key])},%"))
     if party == "unit":
         query = query.where(FigureFact.role == role)
         if "unit" in f:
@@ -536,8 +673,11 @@ def _fact_query(period: Period, f: dict, role: str, party: str):
     return query
 
 
+FACT_COLUMNS = {"unit": "unit_id", "area": "area_id", "size": "size_class", "pool": "tags", "tag": "tags"}
+
+
 def _from_facts(session: Session, period: Period, group: str | None, f: dict, role: str, party: str) -> dict:
-    column = None if group is None else FigureFact.unit_id if group == "unit" else getattr(FigureFact, group)
+    column = None if group is None else getattr(FigureFact, FACT_COLUMNS.get(group, group))
     query = _fact_query(period, f, role, party)
     columns = [FigureFact.measure, func.sum(FigureFact.amount)]
     if column is not None:
@@ -549,7 +689,11 @@ def _from_facts(session: Session, period: Period, group: str | None, f: dict, ro
     for row in session.execute(query):
         if column is not None and row[0] is None:  # no batch (or no tier yet): not a group of its own
             continue
-        result[str(row[0]) if column is not None else ""][row[-2]] += int(row[-1] or 0)
+        keys = [str(row[0]) if column is not None else ""]
+        if group in ("pool", "tag"):  # filtered by the same one: that row only, as for any other dimension
+            keys = [f[group]] if group in f else tag_ids(row[0])
+        for key in keys:  # a fact counts once under each of its tags
+            result[key][row[-2]] += int(row[-1] or 0)
     return dict(result)
 
 
@@ -650,6 +794,17 @@ def unit_labels(session: Session) -> dict[str, str]:
     return {str(u): n for u, n in session.execute(select(Unit.unit_id, Unit.name))}
 
 
+def group_labels(session: Session, group: str | None) -> dict[str, str]:
+    """Names of a grouping's keys that are ids: units, areas, pools and tags (as they are called now)."""
+    if group == "unit":
+        return unit_labels(session)
+    if group == "area":
+        return {str(a): n for a, n in session.execute(select(Area.area_id, Area.name))}
+    if group in ("pool", "tag"):
+        return {str(t): n for t, n in session.execute(select(EnterpriseTag.tag_id, EnterpriseTag.name))}
+    return {}
+
+
 def dashboard(
     session: Session, period: Period, now: dt.datetime, filters: dict | None = None, role: str = "lead"
 ) -> dict:
@@ -659,7 +814,9 @@ def dashboard(
     groups = {}
     for group in ("unit", "category", "field", "channel", "tier"):
         by_key = _sums(session, period, group, f, role)
-        groups[group] = [{"key": key} | rates(counts) for key, counts in sorted(by_key.items())]
+        groups[group] = [
+            {"key": key} | rates(counts) for key, counts in sorted(by_key.items(), key=_row_order)
+        ]
     overall = _sums(session, period, None, f, role)
     return {
         "total": rates(overall.get("", collections.Counter())),
@@ -704,10 +861,10 @@ def view(eng, actor, period_code=None, date_from=None, date_to=None, group=None,
     f = _scope(actor, filters)
     period = parse_period(period_code, date_from, date_to, today=_today(eng))
     with eng.db.read() as session:
-        result = figures(session, period, group, f, role or "lead")
-        names = unit_labels(session)
+        result = figures(session, period, group, resolve_classes(session, f), role or "lead")
+        names = group_labels(session, group)
     for row in result["rows"]:
-        row["label"] = names.get(row["key"], row["key"]) if group == "unit" else row["key"]
+        row["label"] = names.get(row["key"], row["key"])
     return result
 
 
@@ -715,7 +872,7 @@ def dashboard_view(eng, actor, period_code=None, date_from=None, date_to=None, f
     f = _scope(actor, filters)
     period = parse_period(period_code, date_from, date_to, today=_today(eng))
     with eng.db.read() as session:
-        result = dashboard(session, period, eng.now(), f, role or "lead")
+        result = dashboard(session, period, eng.now(), resolve_classes(session, f), role or "lead")
         names = unit_labels(session)
     for row in result["groups"]["unit"]:
         row["label"] = names.get(row["key"], row["key"])

@@ -24,9 +24,12 @@ from engine.domain.vocabulary import TIERS
 from engine.services.case_list import case_query
 from engine.services.common import Actor
 from engine.services.common import unit_names
+from engine.storage.models import Area
 from engine.storage.models import Case
 from engine.storage.models import CaseUnit
 from engine.storage.models import Enterprise
+from engine.storage.models import EnterpriseMembership
+from engine.storage.models import EnterpriseTag
 
 CHUNK = 1000
 
@@ -41,6 +44,9 @@ COLUMNS = [
     ("登记时间", 17, lambda c, x: _local(c.created_at)),
     ("企业名称", 24, lambda c, x: c.enterprise_name),
     ("统一社会信用代码", 21, lambda c, x: x["credit_code"]),
+    ("乡镇街道", 12, lambda c, x: x["area"]),
+    ("企业规模", 8, lambda c, x: x["size"]),
+    ("企业库/标签", 20, lambda c, x: x["tags"]),
     ("反映渠道", 9, lambda c, x: c.channel),
     ("所属领域", 9, lambda c, x: c.field),
     ("问题类别", 11, lambda c, x: c.category),
@@ -104,6 +110,7 @@ def export_cases(eng, actor: Actor, filters: dict, out) -> int:
     count = 0
     with eng.db.read() as session:
         units = unit_names(session)
+        areas = dict(session.execute(select(Area.area_id, Area.name)).all())
         last_id = None
         while True:  # keyset pagination: each chunk is a fresh, bounded query
             chunk_query = query.order_by(Case.case_id).limit(CHUNK)
@@ -113,13 +120,21 @@ def export_cases(eng, actor: Actor, filters: dict, out) -> int:
             if not cases:
                 break
             ids = [c.case_id for c in cases]
-            codes = dict(
-                session.execute(
-                    select(Case.case_id, Enterprise.credit_code)
+            enterprises = {
+                case_id: (code, areas.get(area_id), size, enterprise_id)
+                for case_id, code, area_id, size, enterprise_id in session.execute(
+                    select(
+                        Case.case_id,
+                        Enterprise.credit_code,
+                        Enterprise.area_id,
+                        Enterprise.size_class,
+                        Enterprise.enterprise_id,
+                    )
                     .join(Enterprise, Enterprise.enterprise_id == Case.enterprise_id)
                     .where(Case.case_id.in_(ids))
-                ).all()
-            )
+                )
+            }
+            tags = _tags(session, {e[3] for e in enterprises.values()})
             co_units: dict[int, list[str]] = {}
             for case_id, unit_id in session.execute(
                 select(CaseUnit.case_id, CaseUnit.unit_id).where(
@@ -128,8 +143,12 @@ def export_cases(eng, actor: Actor, filters: dict, out) -> int:
             ):
                 co_units.setdefault(case_id, []).append(units.get(unit_id, ""))
             for case in cases:
+                code, area, size, enterprise_id = enterprises.get(case.case_id, (None, None, None, None))
                 extra = {
-                    "credit_code": codes.get(case.case_id),
+                    "credit_code": code,
+                    "area": area,
+                    "size": size,
+                    "tags": "、".join(tags.get(enterprise_id, [])),
                     "units": units,
                     "co_units": co_units.get(case.case_id, []),
                 }
@@ -151,6 +170,24 @@ def export_cases(eng, actor: Actor, filters: dict, out) -> int:
             session.expunge_all()
     workbook.save(out)
     return count
+
+
+def _tags(session, enterprise_ids: set[int]) -> dict[int, list[str]]:
+    """The current pools and tags of these enterprises, by name (a pool's batch after it: 挂牌服务（第一批）)."""
+    result: dict[int, list[str]] = {}
+    if not enterprise_ids:
+        return result
+    for enterprise_id, name, batch in session.execute(
+        select(EnterpriseMembership.enterprise_id, EnterpriseTag.name, EnterpriseMembership.batch)
+        .join(EnterpriseTag, EnterpriseTag.tag_id == EnterpriseMembership.tag_id)
+        .where(
+            EnterpriseMembership.enterprise_id.in_(enterprise_ids),
+            EnterpriseMembership.removed_at.is_(None),
+        )
+        .order_by(EnterpriseTag.kind, EnterpriseTag.sort_order, EnterpriseTag.tag_id)
+    ):
+        result.setdefault(enterprise_id, []).append(f"{name}（{batch}）" if batch else name)
+    return result
 
 
 def _layout(sheet) -> None:

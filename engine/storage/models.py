@@ -1,18 +1,21 @@
-"""Tables: units and users, enterprises, cases and their history, process/rule versions, instances, task projection,
+"""Tables: units and users, enterprises and their classes (areas, tags and pools), cases and their history, process/rule versions, instances, task projection,
 the official holiday schedules admins enter."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import JSON
 from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
+from sqlalchemy import Numeric
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -75,8 +78,44 @@ class ApiToken(Base):
     client: Mapped[str | None] = mapped_column(String(200))  # the browser or address it was issued to
 
 
+class Area(Base):
+    """An area (乡镇街道): a sub-district, town, township or development zone the office splits its work by. The
+    office's own list, edited by managers; `unit_id` is the street/town office that serves its enterprises."""
+
+    __tablename__ = "area"
+    area_id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # street / town / township / zone (vocabulary.AREA_KINDS)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class EnterpriseTag(Base):
+    """A pool (企业库: 重点企业库, 潜力企业库, 挂牌服务 …) or a tag (专精特新 …) the office defines. `with_batch` /
+    `with_date`: its memberships carry a batch (挂牌服务 第一批) / the date the enterprise entered (挂牌日期)."""
+
+    __tablename__ = "enterprise_tag"
+    tag_id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # pool / tag (vocabulary.TAG_KINDS)
+    description: Mapped[str | None] = mapped_column(String(500))
+    with_batch: Mapped[bool] = mapped_column(Boolean, default=False)
+    with_date: Mapped[bool] = mapped_column(Boolean, default=False)
+    date_label: Mapped[str | None] = mapped_column(String(20))  # what the date is called: 挂牌日期, 入库日期
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
 class Enterprise(Base):
-    """A company, identified by its unified social credit code (统一社会信用代码)."""
+    """A company, identified by its unified social credit code (统一社会信用代码). contact_name/phone are its main
+    contact (the one a registration or the public form gives); further contacts are enterprise_contact rows."""
 
     __tablename__ = "enterprise"
     enterprise_id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +127,90 @@ class Enterprise(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[dt.datetime]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.area_id"), index=True)
+    size_class: Mapped[str | None] = mapped_column(String(10), index=True)  # vocabulary.SIZE_CLASSES
+    sector: Mapped[str | None] = mapped_column(String(1))  # GB/T 4754 section letter (vocabulary.SECTORS)
+    updated_at: Mapped[dt.datetime | None]
+
+
+class EnterpriseMembership(Base):
+    """An enterprise in a pool or carrying a tag, from `since` (or when added) until removed. Rows are never
+    deleted: leaving a pool sets removed_at, so the file shows when it was in which pool and batch."""
+
+    __tablename__ = "enterprise_membership"
+    membership_id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.enterprise_id", ondelete="CASCADE"))
+    tag_id: Mapped[int] = mapped_column(ForeignKey("enterprise_tag.tag_id"))
+    batch: Mapped[str | None] = mapped_column(String(50))
+    since: Mapped[dt.date | None]
+    note: Mapped[str | None] = mapped_column(String(200))
+    added_at: Mapped[dt.datetime]
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    removed_at: Mapped[dt.datetime | None]
+    removed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+    __table_args__ = (
+        Index("ix_enterprise_membership_enterprise", "enterprise_id", "removed_at"),
+        Index("ix_enterprise_membership_tag", "tag_id", "removed_at", "enterprise_id"),
+        # One current membership per enterprise and tag (past ones are history).
+        Index(
+            "ux_enterprise_membership_current",
+            "enterprise_id",
+            "tag_id",
+            unique=True,
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
+    )
+
+
+class EnterpriseContact(Base):
+    """A further contact person of an enterprise (法定代表人, 财务负责人, 联络员 …) besides its main contact."""
+
+    __tablename__ = "enterprise_contact"
+    contact_id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprise.enterprise_id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(50))
+    position: Mapped[str | None] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(String(200))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EnterpriseYear(Base):
+    """An enterprise's key figures for one year, each optional: output value and revenue (万元), employees."""
+
+    __tablename__ = "enterprise_year"
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprise.enterprise_id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    output_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # 产值, 万元
+    revenue: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # 营业收入, 万元
+    employees: Mapped[int | None] = mapped_column(Integer)  # 从业人数
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class EnterpriseChange(Base):
+    """Append-only record of every change to an enterprise's file: who, when, what (before → after)."""
+
+    __tablename__ = "enterprise_change"
+    change_id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.enterprise_id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    # created / updated / joined / left / figures / imported
+    action: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(10))  # page / api / file
+    summary: Mapped[str] = mapped_column(String(500))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_enterprise_change_enterprise", "enterprise_id", "change_id"),)
 
 
 class Case(Base):
@@ -456,6 +579,11 @@ class FigureFact(Base):
     category: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(20))
     batch: Mapped[str | None] = mapped_column(String(100))
+    # The enterprise's classes when the case was collected (every fact of a case carries the same): its area id,
+    # size class and pool/tag ids (",3,7,": between commas). NULL for facts recorded before they existed.
+    area_id: Mapped[int | None] = mapped_column(Integer)
+    size_class: Mapped[str | None] = mapped_column(String(10))
+    tags: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[dt.datetime]
 
     __table_args__ = (
@@ -468,9 +596,10 @@ class FigureFact(Base):
 class FigureDaily(Base):
     """Per-day totals of the facts, one row per day × dimension value, kept in step in the same transaction.
 
-    dim: all / field / category / channel / batch / tier / lead / co (the last two keyed by unit id), and pairs
-    of them both ways round ("lead*category": key = unit id, key2 = category), so any period with at most one
-    filter sums one index range of at most a few thousand rows instead of scanning the cases or the facts.
+    dim: all / field / category / channel / batch / area / size / tag / tier / lead / co (area, tag, lead and co
+    keyed by id), and pairs of them both ways round ("lead*category": key = unit id, key2 = category; tags are not
+    paired with each other), so any period with at most one filter sums one index range of at most a few
+    thousand rows instead of scanning the cases or the facts.
     """
 
     __tablename__ = "figure_daily"
