@@ -18,6 +18,7 @@ from engine.services import cases as case_service
 from engine.services import evaluation
 from engine.services import figures
 from engine.services import tasks
+from engine.storage.models import Case
 from engine.storage.models import Enterprise
 from engine.storage.models import Unit
 from engine.storage.models import User
@@ -103,8 +104,10 @@ def seed_demo(eng, progress: bool = True, cases: bool = True) -> dict:
 
 def _last_quarter(eng, sample: dict) -> int:
     """Last quarter's work, so the figures, the dashboard and the quarterly evaluation have a past: each sample
-    problem twice, spread over the quarter; 供电 closes everything on time, 自然资源 half of its cases, 经信 signs
-    and stops. Ends with last quarter's evaluation computed and waiting for the programme office's review."""
+    problem twice, spread over the quarter; 供电 closes everything on time, 自然资源 half of its cases and late
+    (black board), 经信 signs and stops (nothing closed or revisited: no on-time or satisfaction rate, so it is
+    unranked with the reason instead of scoring 0). Ends with last quarter's evaluation computed and waiting for
+    the programme office's review."""
     wall = eng.clock
     period = figures.previous_quarter(figures.quarter_of(figures.local_day(wall.now())))
     items = sample["cases"] * 2
@@ -134,7 +137,10 @@ def _last_quarter(eng, sample: dict) -> int:
                 if lead == "econ" or (lead == "land" and done["land"] >= 3):
                     continue
                 done["land"] += lead == "land"
-                eng.clock.advance(days=2)
+                if lead == "land":
+                    _set_clock(eng, _deadline(eng, case_id) + dt.timedelta(hours=2))  # reported late
+                else:
+                    eng.clock.advance(days=2)
                 _handle(eng, case_id, lead, item)
             eng.clock.advance(days=1)
             _act(
@@ -148,6 +154,15 @@ def _last_quarter(eng, sample: dict) -> int:
         eng.clock = wall
     evaluation.start_now(eng, auth.authenticate(eng, "manager", DEMO_PASSWORD), period.code)
     return len(items)
+
+
+def _deadline(eng, case_id: int) -> dt.datetime:
+    with eng.db.read() as session:
+        return session.get(Case, case_id).deadline_at
+
+
+def _set_clock(eng, moment: dt.datetime) -> None:
+    eng.clock = FixedClock(moment.astimezone(LOCAL_TZ))
 
 
 def _register(eng, registrar, item: dict) -> dict:

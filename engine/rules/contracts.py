@@ -69,18 +69,21 @@ class Tier:
 
 @dataclass(frozen=True)
 class Choice:
-    """One of a fixed set of codes, e.g. the evaluation boards."""
+    """One of a fixed set of codes, e.g. the evaluation boards; `optional` allows an empty cell."""
 
     allowed: dict[str, str]
+    optional: bool = False
 
     def problem(self, value) -> str:
-        if value in self.allowed:
+        if value in self.allowed or (value is None and self.optional):
             return ""
         known = "、".join(f"{code}（{name}）" for code, name in self.allowed.items())
         return _("“%(value)s”不是可用的值，只能是 %(known)s", value=value, known=known)
 
 
 BOARDS = {"red": "红榜", "yellow": "黄榜", "black": "黑榜", "unranked": "不参与排名"}
+# Why a unit is not ranked; the board explains each with the unit's own figures.
+UNRANKED_REASONS = {"too_few_cases": "牵头问题太少", "missing_parts": "有数据的分项太少"}
 
 # decision id -> output name -> the values the process can work with.
 CONTRACTS: dict[str, dict[str, Days | Tier | Choice]] = {
@@ -99,6 +102,7 @@ CONTRACTS: dict[str, dict[str, Days | Tier | Choice]] = {
     },
     "evaluation": {
         "board": Choice(BOARDS),
+        "reason": Choice(UNRANKED_REASONS, optional=True),
     },
 }
 

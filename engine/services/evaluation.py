@@ -27,6 +27,7 @@ from engine.domain.clock import LOCAL_TZ
 from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import PermissionDenied
+from engine.errors import ScriptError
 from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.i18n import reader_language
@@ -67,8 +68,9 @@ def current_quarter(eng) -> figures.Period:
 
 
 def quarter_figures(session: Session, code: str) -> list[dict]:
-    """Every unit's figures as lead unit in the quarter (rates 0 when there is nothing to divide), with its
-    co-handling figures alongside: what the diagram's score script reads."""
+    """Every unit's figures as lead unit in the quarter, with its co-handling figures alongside: what the
+    diagram's score script reads. A rate with nothing to divide by (no case closed, none revisited) is None —
+    no data, never 0 %."""
     period = _quarter(code)
     lead = figures.figures(session, period, "unit", role="lead")["rows"]
     co = {row["key"]: row for row in figures.figures(session, period, "unit", role="co")["rows"]}
@@ -83,11 +85,11 @@ def quarter_figures(session: Session, code: str) -> list[dict]:
                 "collected": row["collected"],
                 "closed": row["closed"],
                 "resolved": row["resolved"],
-                "closure_rate": row["closure_rate"] or 0.0,
-                "resolution_rate": row["resolution_rate"] or 0.0,
-                "on_time_rate": row["on_time_rate"] or 0.0,
-                "satisfaction_rate": row["satisfaction_rate"] or 0.0,
-                "reopen_rate": row["reopen_rate"] or 0.0,
+                "closure_rate": row["closure_rate"],
+                "resolution_rate": row["resolution_rate"],
+                "on_time_rate": row["on_time_rate"],
+                "satisfaction_rate": row["satisfaction_rate"],
+                "reopen_rate": row["reopen_rate"],
                 "returns": row["returns"],
                 "extensions": row["extensions"],
                 "avg_days": row["avg_days"],
@@ -96,6 +98,42 @@ def quarter_figures(session: Session, code: str) -> list[dict]:
             }
         )
     return rows
+
+
+def unit_score(row: dict, weights: dict) -> dict:
+    """The unit's row with its score formed from the parts that have data: Σ weight × rate ÷ Σ weight over the
+    rates that are not None, so a missing part (no case closed → no on-time rate) is left out instead of
+    counting as 0 %. Adds `score` (None when no part has data), `scored_weight` (the share of the designed
+    weight that has data, in %), `missing` (the rates without data) and `weights` (designed) / `applied_weights`
+    (after re-weighting), both in % — what the evaluation table and the board read.
+
+    :raises ScriptError: the weights are not {rate name: non-negative number} with a positive total.
+    """
+    if not isinstance(weights, dict) or not weights:
+        raise ScriptError(_('考评权重应写成 {"closure_rate": 40, …} 的形式'))
+    for name, weight in weights.items():
+        if name not in row or not str(name).endswith("_rate"):
+            raise ScriptError(_("考评权重中的“%(name)s”不是单位数据中的比率", name=name))
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+            raise ScriptError(
+                _("考评权重“%(name)s”应为非负数，而不是 %(value)s", name=name, value=repr(weight))
+            )
+    total = sum(weights.values())
+    if total <= 0:
+        raise ScriptError(_("考评权重之和应大于 0"))
+    present = {name: weight for name, weight in weights.items() if row.get(name) is not None and weight > 0}
+    present_total = sum(present.values())
+    score = None
+    if present_total:
+        score = round(sum(weight * row[name] for name, weight in present.items()) / present_total, 1)
+    return dict(
+        row,
+        score=score,
+        scored_weight=round(100.0 * present_total / total, 1),
+        missing=[name for name, weight in weights.items() if row.get(name) is None and weight > 0],
+        weights={name: round(100.0 * weight / total, 1) for name, weight in weights.items()},
+        applied_weights={name: round(100.0 * weight / present_total, 1) for name, weight in present.items()},
+    )
 
 
 def _quarter(code: str) -> figures.Period:
@@ -120,6 +158,7 @@ class EvaluationApi(ScriptApi):
     def functions(self) -> dict:
         return super().functions() | {
             "quarter_figures": self.quarter_figures,
+            "unit_score": unit_score,
             "publish_board": self.publish_board,
         }
 

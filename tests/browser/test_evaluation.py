@@ -1,6 +1,7 @@
 """The figures page and the quarterly evaluation in Chromium: the manager reads the figures table and its
 definitions, follows a number to its cases, starts last quarter's evaluation, reviews and publishes it; the
-supervisor records the interview of the black-listed unit from a phone; a handler reads the published board.
+supervisor records the interview of the black-listed unit from a phone; a handler reads the published board. A
+unit with nothing closed or revisited is unranked and the board says why (no on-time or satisfaction data).
 
 Screenshots: test-artifacts/browser/test_*-NN-<step>.png."""
 
@@ -39,8 +40,11 @@ def test_figures_table_and_drill_down(page_as, shot, journey):
 def test_manager_publishes_and_supervisor_interviews(page_as, shot, journey, clock):
     for _n in range(5):
         _close(journey, journey.register()["case_id"])
-    for _n in range(5):
+    for _n in range(4):
         journey.dispatch(journey.register()["case_id"], lead="market")
+    for _n in range(5):  # nothing closed or revisited: unranked with the reason, not 0 points on the black board
+        journey.dispatch(journey.register()["case_id"], lead="urban")
+    journey.close_late(clock, "market", dt.datetime(2026, 3, 19, 10, 0))  # closure 20 %, on time 0 %: 38.0
     clock.set(dt.datetime(2026, 4, 2, 10, 0))
 
     manager = page_as("manager")
@@ -51,6 +55,10 @@ def test_manager_publishes_and_supervisor_interviews(page_as, shot, journey, clo
     assert "尚未发布" in manager.inner_text("#draft-note")
     assert "市场监督管理局" in manager.inner_text("#board-black")
     assert "市电业局（供电公司）" in manager.inner_text("#board-red")
+    unranked = manager.inner_text("#board-unranked")
+    assert "城市管理局" in unranked and "城市管理局" not in manager.inner_text("#board-black")
+    assert "按时办结率（本季度没有办结的问题）、满意率（本季度没有回访）无数据" in unranked
+    assert manager.inner_text("tr[data-unit='城市管理局'] td:nth-child(7)") == "无数据"  # 按时办结率
     shot(manager, "01-draft")
     manager.click("[data-task-link]")
     manager.click("label[for=f-decision-1]")  # 同意发布 (a button-style radio)

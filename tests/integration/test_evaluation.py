@@ -37,12 +37,22 @@ def _open_case(journey, lead):
 
 
 @pytest.fixture
-def q1(journey):
-    """Q1 2026: power closes 5 of 5 on time (score 100), market closes none of 5 (score 0), econ has 1 case."""
+def q1(journey, clock):
+    """Q1 2026, lead cases per unit:
+    power 5, all closed on time and satisfied → 40 + 30 + 30 = 100, red;
+    market 5, one closed late (satisfied) → closure 20 %, on time 0 %, satisfaction 100 %:
+        0.4 × 20 + 0.3 × 0 + 0.3 × 100 = 38.0, black;
+    urban 5, none closed or revisited → on-time and satisfaction rates have no data (not 0 %): only closure
+        (weight 40 %) is left, under the table's 50 % → unranked, reason missing_parts (it used to score 0 and
+        land on the black board);
+    econ 1 → unranked, too few cases."""
     closed = [_closed_case(journey) for _ in range(5)]
-    market = [_open_case(journey, "market") for _ in range(5)]
+    market = [_open_case(journey, "market") for _ in range(4)]
+    urban = [_open_case(journey, "urban") for _ in range(5)]
     econ = [_open_case(journey, "econ")]
-    return {"power": closed, "market": market, "econ": econ}
+    # dispatched Tue 03-10 with 5 working days → deadline Tue 03-17; reported Thu 03-19
+    market.append(journey.close_late(clock, "market", dt.datetime(2026, 3, 19, 10, 0)))
+    return {"power": closed, "market": market, "urban": urban, "econ": econ}
 
 
 def _tasks(eng, role):
@@ -68,7 +78,8 @@ def test_a_quarter_is_evaluated_reviewed_published_and_frozen(eng, clock, journe
     assert board.due_at == dt.datetime(
         2026, 4, 1, 9, 0, tzinfo=figures.LOCAL_TZ
     )  # first working day after Q1
-    assert worker.run_pass(eng) == 0  # not due yet
+    worker.run_pass(eng)  # the late cases' supervision timers fire; the evaluation is not due yet
+    assert _board(eng).status == "scheduled"
 
     clock.set(dt.datetime(2026, 4, 1, 9, 5))
     assert worker.run_pass(eng) >= 1  # with the cases' own supervision timers
@@ -76,19 +87,36 @@ def test_a_quarter_is_evaluated_reviewed_published_and_frozen(eng, clock, journe
     assert board.status == "review"
     by_unit = {row["unit"]: row for row in board.draft}
     power, market = by_unit["市电业局（供电公司）"], by_unit["市场监督管理局"]
+    urban, econ = by_unit["城市管理局"], by_unit["经济和信息化局"]
     assert (power["collected"], power["closure_rate"], power["score"], power["board"]) == (
         5,
         100.0,
         100.0,
         "red",
     )
-    assert (market["collected"], market["closure_rate"], market["score"], market["board"]) == (
+    assert power["missing"] == [] and power["scored_weight"] == 100.0 and power["reason"] is None
+    assert (
+        market["closed"],
+        market["closure_rate"],
+        market["on_time_rate"],
+        market["satisfaction_rate"],
+    ) == (
+        1,
+        20.0,
+        0.0,
+        100.0,
+    )
+    assert (market["score"], market["board"]) == (38.0, "black")
+    # No case closed or revisited: the rates are "no data", not 0 %, and the unit is not put on the black board.
+    assert (urban["collected"], urban["closure_rate"], urban["on_time_rate"], urban["satisfaction_rate"]) == (
         5,
         0.0,
-        0.0,
-        "black",
+        None,
+        None,
     )
-    assert [row["board"] for row in board.draft if row["collected"] < 5] == ["unranked"]
+    assert urban["missing"] == ["on_time_rate", "satisfaction_rate"] and urban["scored_weight"] == 40.0
+    assert (urban["score"], urban["board"], urban["reason"]) == (0.0, "unranked", "missing_parts")
+    assert (econ["board"], econ["reason"]) == ("unranked", "too_few_cases")
 
     [review] = _tasks(eng, "manager")
     assert review.case_no == "2026-Q1" and review.case_title == "2026年第1季度考评"
@@ -177,13 +205,77 @@ def test_the_manager_tries_the_evaluation_table(eng, actors):
 
     xml = (PROCESSES_DIR / "evaluation.dmn").read_text("utf-8")
     manager = actors("manager")
-    cases = [((4, 99), "unranked"), ((5, 85), "red"), ((12, 84.9), "yellow"), ((5, 59.9), "black")]
-    for (collected, score), board in cases:
+    cases = [
+        ((4, 100, 99), {"board": "unranked", "reason": "too_few_cases"}),
+        ((5, 40, 0), {"board": "unranked", "reason": "missing_parts"}),  # only the closure rate has data
+        ((5, 100, 85), {"board": "red", "reason": None}),
+        ((12, 70, 84.9), {"board": "yellow", "reason": None}),  # re-weighted over two parts
+        ((5, 100, 59.9), {"board": "black", "reason": None}),
+    ]
+    for (collected, weight, score), outputs in cases:
         tried = rules_admin.try_table(
-            eng, manager, "evaluation", xml, {"unit.collected": collected, "unit.score": score}
+            eng,
+            manager,
+            "evaluation",
+            xml,
+            {"unit.collected": collected, "unit.scored_weight": weight, "unit.score": score},
         )
-        assert tried["ok"] and tried["outputs"] == {"board": board}, (collected, score)
+        assert tried["ok"] and tried["outputs"] == outputs, (collected, weight, score)
+    shipped = rules_admin.source(eng, manager, "evaluation")["examples"]
+    assert len(shipped) == 5 and rules_admin.check(eng, manager, "evaluation", xml)["ok"]
     broken = xml.replace('<text>"black"</text>', '<text>"purple"</text>')
     with pytest.raises(RuleError) as refused:
         rules_admin.publish(eng, manager, "evaluation", broken)
     assert "purple" in str(refused.value.message)
+
+
+def _reopened(journey, lead):
+    case_id = journey.register()["case_id"]
+    journey.dispatch(case_id, lead=lead)
+    journey.handle_to_revisit(case_id, lead=lead)
+    journey.revisit(case_id, "unsatisfied")  # the round ends unsatisfied; the case is handled again
+    return case_id
+
+
+def _draft_row(eng, unit):
+    return next(row for row in _board(eng).draft if row["unit"] == unit)
+
+
+def test_a_missing_part_is_reweighted_and_the_table_decides_whether_it_ranks(eng, clock, actors, journey):
+    """自然资源和规划局: 5 lead cases, none closed, one revisited and found unsatisfied (reopened). Closure 0 %,
+    on time: no data (nothing closed), satisfaction 0 % (1 revisit). The parts with data (weights 40 and 30)
+    are re-weighted to 57.1 % and 42.9 %: (40 × 0 + 30 × 0) ÷ 70 = 0.0; they carry 70 % of the weight, so the
+    shipped table (at least 50 %) ranks it: black. A manager who wants all three parts before ranking raises
+    the table's threshold: the unit is then unranked, with the reason."""
+    _reopened(journey, "land")
+    for _n in range(4):
+        _open_case(journey, "land")
+    clock.set(dt.datetime(2026, 4, 1, 8, 0))
+    evaluation.start_now(eng, actors("manager"), "2026-Q1")
+    land = _draft_row(eng, "自然资源和规划局")
+    assert (land["closure_rate"], land["on_time_rate"], land["satisfaction_rate"]) == (0.0, None, 0.0)
+    assert land["missing"] == ["on_time_rate"] and land["scored_weight"] == 70.0
+    assert land["applied_weights"] == {"closure_rate": 57.1, "satisfaction_rate": 42.9}
+    assert (land["score"], land["board"], land["reason"]) == (0.0, "black", None)
+
+    from engine.services import rules_admin
+    from engine.workflow.specs import PROCESSES_DIR
+
+    manager = actors("manager")
+    strict = (
+        (PROCESSES_DIR / "evaluation.dmn")
+        .read_text("utf-8")
+        .replace("<text>&lt; 50</text>", "<text>&lt; 100</text>")
+    )
+    with pytest.raises(RuleError):  # the shipped example "re-weighted 84.9 → yellow" guards the old policy
+        rules_admin.publish(eng, manager, "evaluation", strict)
+    [example] = [
+        e for e in rules_admin.source(eng, manager, "evaluation")["examples"] if "84.9" in e["label"]
+    ]
+    rules_admin.delete_example(eng, manager, "evaluation", example["example_id"])
+    rules_admin.publish(eng, manager, "evaluation", strict, comment="三项齐全才排名")
+
+    [review] = _tasks(eng, "manager")
+    tasks.complete_task(eng, manager, review.task_id, {"decision": "recompute"})
+    land = _draft_row(eng, "自然资源和规划局")
+    assert (land["score"], land["board"], land["reason"]) == (0.0, "unranked", "missing_parts")
