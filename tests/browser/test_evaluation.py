@@ -42,7 +42,9 @@ def test_manager_publishes_and_supervisor_interviews(page_as, shot, journey, clo
         _close(journey, journey.register()["case_id"])
     for _n in range(4):
         journey.dispatch(journey.register()["case_id"], lead="market")
-    for _n in range(5):  # nothing closed or revisited: unranked with the reason, not 0 points on the black board
+    for _n in range(
+        5
+    ):  # nothing closed or revisited: unranked with the reason, not 0 points on the black board
         journey.dispatch(journey.register()["case_id"], lead="urban")
     journey.close_late(clock, "market", dt.datetime(2026, 3, 19, 10, 0))  # closure 20 %, on time 0 %: 38.0
     clock.set(dt.datetime(2026, 4, 2, 10, 0))

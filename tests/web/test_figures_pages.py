@@ -90,7 +90,10 @@ def test_evaluation_pages_review_publish_and_interview(client, auth, journey, en
     assert "按时办结率（本季度没有办结的问题）、满意率（本季度没有回访）无数据" in board.text
     client.post("/lang", data={"lang": "en", "next": "/evaluation/2026-Q1"})
     english = client.get("/evaluation/2026-Q1").text
-    assert "No data for On-time rate (no case closed this quarter), Satisfaction rate (no revisit this quarter)" in english
+    assert (
+        "No data for On-time rate (no case closed this quarter), Satisfaction rate (no revisit this quarter)"
+        in english
+    )
     client.post("/lang", data={"lang": "zh", "next": "/evaluation/2026-Q1"})
     assert (
         client.post("/evaluation/start", data={"quarter": "2026-Q2"}).status_code == 302
