@@ -105,12 +105,46 @@ def seed_demo(eng, progress: bool = True, cases: bool = True) -> dict:
 def _last_quarter(eng, sample: dict) -> int:
     """Last quarter's work, so the figures, the dashboard and the quarterly evaluation have a past: each sample
     problem twice, spread over the quarter; 供电 closes everything on time, 自然资源 half of its cases and late
-    (black board), 经信 signs and stops (nothing closed or revisited: no on-time or satisfaction rate, so it is
-    unranked with the reason instead of scoring 0). Ends with last quarter's evaluation computed and waiting for
-    the programme office's review."""
+    (black board — its second: the quarter before it was black-listed too, so the interview climbs to the city
+    leader in charge), 经信 signs and stops (nothing closed or revisited: no on-time or satisfaction rate, so it
+    is unranked with the reason instead of scoring 0). The quarter before last holds only 自然资源's cases,
+    published, its interview held. Ends with last quarter's evaluation computed and waiting for the programme
+    office's review."""
+    last = figures.previous_quarter(figures.quarter_of(figures.local_day(eng.clock.now())))
+    before = figures.previous_quarter(last)
+    land_items = [item for item in sample["cases"] if item["lead_unit"] == "land"] * 2
+    count = _quarter_work(eng, before, land_items)
+    manager = auth.authenticate(eng, "manager", DEMO_PASSWORD)
+    _evaluate_and_publish(eng, manager, before)
+    count += _quarter_work(eng, last, sample["cases"] * 2)
+    evaluation.start_now(eng, manager, last.code)
+    return count
+
+
+def _evaluate_and_publish(eng, manager, period) -> None:
+    """The quarter's evaluation, published, and each interview recorded."""
+    evaluation.start_now(eng, manager, period.code)
+    supervisor = auth.authenticate(eng, "supervisor", DEMO_PASSWORD)
+    for actor, data in (
+        (manager, {"decision": "publish", "review_note": "经活动办审定发布。"}),
+        (
+            supervisor,
+            {
+                "interview_date": period.end.isoformat(),
+                "interviewee": "单位主要负责人",
+                "interview_record": "牵头问题办结率低、反馈超期，当面指出问题。",
+                "rectification": "一个月内办结全部超期问题，报送整改报告。",
+            },
+        ),
+    ):
+        for task in tasks.list_tasks(eng, actor, "mine", per_page=200)["items"]:
+            if task["case_no"] == period.code:
+                tasks.complete_task(eng, actor, task["task_id"], data)
+
+
+def _quarter_work(eng, period, items: list[dict]) -> int:
+    """The sample problems `items`, spread over the quarter `period` and handled as the demo units do."""
     wall = eng.clock
-    period = figures.previous_quarter(figures.quarter_of(figures.local_day(wall.now())))
-    items = sample["cases"] * 2
     step = max(1, (period.days - 20) // len(items))
     registrar = auth.authenticate(eng, "registrar", DEMO_PASSWORD)
     done = {"land": 0}
@@ -152,7 +186,6 @@ def _last_quarter(eng, sample: dict) -> int:
             _act(eng, "dispatcher", case_id, {"closing_summary": "企业反馈问题已解决，予以销号。"})
     finally:
         eng.clock = wall
-    evaluation.start_now(eng, auth.authenticate(eng, "manager", DEMO_PASSWORD), period.code)
     return len(items)
 
 

@@ -84,6 +84,13 @@ class Choice:
 BOARDS = {"red": "红榜", "yellow": "黄榜", "black": "黑榜", "unranked": "不参与排名"}
 # Why a unit is not ranked; the board explains each with the unit's own figures.
 UNRANKED_REASONS = {"too_few_cases": "牵头问题太少", "missing_parts": "有数据的分项太少"}
+# 三级约谈: who holds the accountability interview, lowest first; none = no interview.
+INTERVIEW_LEVELS = {
+    "none": "不约谈",
+    "office": "督查部门约谈",
+    "leader": "分管市领导约谈",
+    "principal": "市主要领导约谈",
+}
 
 # decision id -> output name -> the values the process can work with.
 CONTRACTS: dict[str, dict[str, Days | Tier | Choice]] = {
@@ -103,6 +110,9 @@ CONTRACTS: dict[str, dict[str, Days | Tier | Choice]] = {
     "evaluation": {
         "board": Choice(BOARDS),
         "reason": Choice(UNRANKED_REASONS, optional=True),
+    },
+    "interview": {
+        "interview_level": Choice(INTERVIEW_LEVELS),
     },
 }
 

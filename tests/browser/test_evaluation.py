@@ -72,7 +72,7 @@ def test_manager_publishes_and_supervisor_interviews(page_as, shot, journey, clo
 
     supervisor = page_as("supervisor", phone=True)
     supervisor.goto("/tasks")
-    supervisor.click("text=约谈：市场监督管理局")
+    supervisor.click("text=约谈：市场监督管理局（督查部门约谈）")
     supervisor.fill("input[name=interview_date]", "2026-04-03")
     supervisor.fill("input[name=interviewee]", "王局长（市场监督管理局局长）")
     supervisor.fill("textarea[name=interview_record]", "一季度牵头的 5 件问题无一办结，签收后长期未反馈。")

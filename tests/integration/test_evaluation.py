@@ -139,7 +139,7 @@ def test_a_quarter_is_evaluated_reviewed_published_and_frozen(eng, clock, journe
     assert board.published_by == actors("manager").user_id
     frozen = board.snapshot
     [interview] = _tasks(eng, "supervisor")
-    assert interview.title == "约谈：市场监督管理局"
+    assert interview.title == "约谈：市场监督管理局（督查部门约谈）"  # first black board: the lowest level
     from engine.services import notifications
 
     told = notifications.list_notifications(eng, actors("supervisor"))["items"]
@@ -237,8 +237,8 @@ def _reopened(journey, lead):
     return case_id
 
 
-def _draft_row(eng, unit):
-    return next(row for row in _board(eng).draft if row["unit"] == unit)
+def _draft_row(eng, unit, quarter="2026-Q1"):
+    return next(row for row in _board(eng, quarter).draft if row["unit"] == unit)
 
 
 def test_a_missing_part_is_reweighted_and_the_table_decides_whether_it_ranks(eng, clock, actors, journey):
@@ -279,3 +279,41 @@ def test_a_missing_part_is_reweighted_and_the_table_decides_whether_it_ranks(eng
     tasks.complete_task(eng, manager, review.task_id, {"decision": "recompute"})
     land = _draft_row(eng, "自然资源和规划局")
     assert (land["score"], land["board"], land["reason"]) == (0.0, "unranked", "missing_parts")
+
+
+def _publish(eng, actors, note="发布"):
+    [review] = _tasks(eng, "manager")
+    tasks.complete_task(eng, actors("manager"), review.task_id, {"decision": "publish", "review_note": note})
+
+
+def test_a_repeat_black_board_climbs_to_a_higher_interview_level(eng, clock, actors, journey, q1):
+    """Q1: 市场监督管理局 on the black board for the first time → interviewed by the supervision office. Q2: black
+    again (one black board in the three quarters before) → interviewed by the city leader in charge."""
+    clock.set(dt.datetime(2026, 4, 1, 9, 5))
+    evaluation.start_now(eng, actors("manager"), "2026-Q1")
+    q1_market = _draft_row(eng, "市场监督管理局")
+    assert (q1_market["board"], q1_market["black_before"], q1_market["interview_level"]) == (
+        "black",
+        0,
+        "office",
+    )
+    assert _draft_row(eng, "市电业局（供电公司）")["interview_level"] == "none"
+    assert _draft_row(eng, "城市管理局")["interview_level"] == "none"  # unranked: no interview
+    _publish(eng, actors)
+    [q1_interview] = _tasks(eng, "supervisor")
+    assert q1_interview.title == "约谈：市场监督管理局（督查部门约谈）"
+
+    clock.set(dt.datetime(2026, 4, 7, 9, 0))  # Q2: the same picture for 市场监督管理局
+    for _n in range(4):
+        _open_case(journey, "market")
+    journey.close_late(clock, "market", dt.datetime(2026, 4, 16, 10, 0))  # deadline Tue 04-14
+    clock.set(dt.datetime(2026, 7, 1, 9, 5))
+    evaluation.start_now(eng, actors("manager"), "2026-Q2")
+    q2_market = _draft_row(eng, "市场监督管理局", "2026-Q2")
+    assert (q2_market["score"], q2_market["board"]) == (38.0, "black")
+    assert (q2_market["black_before"], q2_market["interview_level"]) == (1, "leader")
+    _publish(eng, actors)
+    titles = sorted(t.title for t in _tasks(eng, "supervisor"))
+    assert titles == ["约谈：市场监督管理局（分管市领导约谈）", "约谈：市场监督管理局（督查部门约谈）"]
+    page = evaluation.board(eng, actors("manager"), "2026-Q2")
+    assert page["units"][0]["interview_level"] == "leader"
