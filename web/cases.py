@@ -45,7 +45,7 @@ def filter_choices() -> dict:
         "category": CATEGORIES,
         "channel": CHANNELS,
         "tier": list(TIERS),
-        "flag": ["yellow", "red"],
+        "flag": ["yellow", "red", "black"],
         "units": auth_service.list_units(eng()),
     }
 

@@ -209,7 +209,12 @@ def data():
                 "flags": [
                     {
                         "key": flag,
-                        "label": {"green": _("绿旗"), "yellow": _("黄旗"), "red": _("红旗")}[flag],
+                        "label": {
+                            "green": _("绿旗"),
+                            "yellow": _("黄旗"),
+                            "red": _("红旗"),
+                            "black": _("黑旗"),
+                        }[flag],
                         "count": count,
                         "drill": url_for("cases.index", flag=flag, open=1, **_unit_arg(filters))
                         if flag != "green"

@@ -11,17 +11,20 @@ from sqlalchemy import func
 from sqlalchemy import select
 from stdnum.cn import uscc
 
+from engine.domain import calendar
 from engine.domain.clock import LOCAL_TZ
 from engine.domain.clock import FixedClock
 from engine.services import auth
 from engine.services import cases as case_service
 from engine.services import evaluation
 from engine.services import figures
+from engine.services import loop
 from engine.services import tasks
 from engine.storage.models import Case
 from engine.storage.models import Enterprise
 from engine.storage.models import Unit
 from engine.storage.models import User
+from engine.storage.models import WorkflowInstance
 
 SAMPLE = Path(__file__).with_name("sample_cases.json")
 DEMO_PASSWORD = "jienan2026"
@@ -113,12 +116,16 @@ def _last_quarter(eng, sample: dict) -> int:
     last = figures.previous_quarter(figures.quarter_of(figures.local_day(eng.clock.now())))
     before = figures.previous_quarter(last)
     land_items = [item for item in sample["cases"] if item["lead_unit"] == "land"] * 2
-    count = _quarter_work(eng, before, land_items)
+    count, _open = _quarter_work(eng, before, land_items)
     manager = auth.authenticate(eng, "manager", DEMO_PASSWORD)
     _evaluate_and_publish(eng, manager, before)
-    count += _quarter_work(eng, last, sample["cases"] * 2)
+    done, left_open = _quarter_work(eng, last, sample["cases"] * 2)
+    # One of 自然资源's open ordinary cases runs on past its deadline until the supervision table's black flag.
+    _overdue_until_black(
+        eng, next(c for c, item in left_open if item["lead_unit"] == "land" and item["urgency"] == "一般")
+    )
     evaluation.start_now(eng, manager, last.code)
-    return count
+    return count + done
 
 
 def _evaluate_and_publish(eng, manager, period) -> None:
@@ -142,8 +149,10 @@ def _evaluate_and_publish(eng, manager, period) -> None:
                 tasks.complete_task(eng, actor, task["task_id"], data)
 
 
-def _quarter_work(eng, period, items: list[dict]) -> int:
-    """The sample problems `items`, spread over the quarter `period` and handled as the demo units do."""
+def _quarter_work(eng, period, items: list[dict]) -> tuple[int, list[tuple[int, dict]]]:
+    """The sample problems `items`, spread over the quarter `period` and handled as the demo units do. Returns
+    how many, and the (case id, item) of the cases left open with the unit."""
+    left_open = []
     wall = eng.clock
     step = max(1, (period.days - 20) // len(items))
     registrar = auth.authenticate(eng, "registrar", DEMO_PASSWORD)
@@ -169,6 +178,7 @@ def _quarter_work(eng, period, items: list[dict]) -> int:
                 _act(eng, "dispatcher", case_id, dispatch)
                 _act(eng, f"handler_{lead}", case_id, {"sign_decision": "sign"})
                 if lead == "econ" or (lead == "land" and done["land"] >= 3):
+                    left_open.append((case_id, item))
                     continue
                 done["land"] += lead == "land"
                 if lead == "land":
@@ -186,7 +196,29 @@ def _quarter_work(eng, period, items: list[dict]) -> int:
             _act(eng, "dispatcher", case_id, {"closing_summary": "企业反馈问题已解决，予以销号。"})
     finally:
         eng.clock = wall
-    return len(items)
+    return len(items), left_open
+
+
+def _overdue_until_black(eng, case_id: int) -> None:
+    """Let an open case run on, one working day after another past its deadline, its timers firing as the
+    worker fires them (red flag, supervision, notice), until the supervision table's black flag is up."""
+    wall = eng.clock
+    moment = _deadline(eng, case_id)
+    try:
+        for _day in range(20):
+            moment = calendar.add_working_days(moment, 1)
+            _set_clock(eng, moment + dt.timedelta(minutes=1))
+            with eng.db.transaction() as session:
+                instance = session.scalars(
+                    select(WorkflowInstance).where(
+                        WorkflowInstance.case_id == case_id, WorkflowInstance.status == "running"
+                    )
+                ).one()
+                loop.fire(eng, session, instance)
+                if session.get(Case, case_id).flag == "black":
+                    return
+    finally:
+        eng.clock = wall
 
 
 def _deadline(eng, case_id: int) -> dt.datetime:

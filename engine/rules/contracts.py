@@ -103,6 +103,7 @@ CONTRACTS: dict[str, dict[str, Days | Tier | Choice]] = {
         "warn_days": Days(0, 30),
         "notice_days": Days(0, 60),
         "max_returns": Days(1, 20, times=True),
+        "black_days": Days(1, 120),
     },
     "escalation": {
         "escalate_after_days": Days(0, 60, optional=True),

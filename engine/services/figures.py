@@ -593,6 +593,9 @@ def trend(session: Session, period: Period, filters: dict | None = None, role: s
 OPEN_STATUSES = tuple(status for status in CASE_STATUSES if status != "closed")
 
 
+LATE_FLAGS = ("yellow", "red", "black")  # every flag but green, as the live figures count them
+
+
 def live(session: Session, now: dt.datetime, unit_id: int | None = None) -> dict:
     """What is open right now: open cases by flag, and cases whose handler's task is past due (per unit).
 
@@ -604,11 +607,11 @@ def live(session: Session, now: dt.datetime, unit_id: int | None = None) -> dict
     if unit_id is None:
         is_open = Case.status.in_(OPEN_STATUSES)
         total = session.scalar(select(func.count()).select_from(Case).where(is_open)) or 0
-        for flag in ("yellow", "red"):
+        for flag in LATE_FLAGS:
             flags[flag] = session.scalar(
                 select(func.count()).select_from(Case).where(is_open, Case.flag == flag)
             )
-        flags["green"] = total - flags["yellow"] - flags["red"]
+        flags["green"] = total - sum(flags[flag] for flag in LATE_FLAGS)
     else:
         counted = collections.Counter()
         for flag, count in session.execute(
@@ -616,8 +619,8 @@ def live(session: Session, now: dt.datetime, unit_id: int | None = None) -> dict
             .where(HumanTask.unit_id == unit_id)
             .group_by(HumanTask.flag)
         ):
-            counted[flag if flag in ("yellow", "red") else "green"] += count
-        flags = {name: counted.get(name, 0) for name in ("green", "yellow", "red")}
+            counted[flag if flag in LATE_FLAGS else "green"] += count
+        flags = {name: counted.get(name, 0) for name in ("green", *LATE_FLAGS)}
     late = [HumanTask.role == "handler", HumanTask.due_at < now]
     if unit_id is not None:
         late.append(HumanTask.unit_id == unit_id)
@@ -628,7 +631,7 @@ def live(session: Session, now: dt.datetime, unit_id: int | None = None) -> dict
         if unit is not None
     }
     return {
-        "flags": {name: flags.get(name, 0) for name in ("green", "yellow", "red")},
+        "flags": {name: flags.get(name, 0) for name in ("green", *LATE_FLAGS)},
         "overdue": sum(by_unit.values()),
         "overdue_by_unit": by_unit,
     }

@@ -34,6 +34,8 @@ def test_demo_seed_registers_and_progresses_the_sample_cases(tmp_path, clock):
         # the second black board in a row: the interview climbs a level
         assert (land["board"], land["black_before"], land["interview_level"]) == ("black", 1, "leader")
         assert evaluation.board(eng, manager, "2025-Q3")["status"] == "completed"
+        flagged = case_list.search_cases(eng, manager, filters={"flag": "black"}, per_page=10)["items"]
+        assert len(flagged) == 1 and flagged[0]["status"] == "handling"  # seriously overdue: black flag
         assert seed_demo(eng) == {"skipped": True}  # idempotent
         dispatcher = auth.authenticate(eng, "dispatcher", "jienan2026")
         statuses = {c["status"] for c in case_list.search_cases(eng, dispatcher, per_page=100)["items"]}

@@ -68,7 +68,7 @@ def test_weights_a_script_cannot_use_are_refused(weights):
 
 def test_the_shipped_examples_pass_against_the_shipped_tables():
     shipped = default_rule_examples()
-    assert {"evaluation", "interview"} <= set(shipped)
+    assert {"evaluation", "interview", "supervision"} <= set(shipped)
     for decision_id, examples in shipped.items():
         table = (
             parse_dmn((PROCESSES_DIR / f"{decision_id}.dmn").read_text("utf-8")).decisions[decision_id].table

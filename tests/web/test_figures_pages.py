@@ -57,7 +57,7 @@ def test_dashboard_data_and_permissions(client, auth, journey, eng):
     assert data["total"]["collected"] == 2 and data["total"]["closure_rate"] == 50.0
     assert {row["label"] for row in data["units"]} == {"市电业局（供电公司）", "市场监督管理局"}
     assert all(row["drill"].startswith("/cases?figure=collected") for row in data["units"])
-    assert [f["count"] for f in data["live"]["flags"]] == [1, 0, 0]
+    assert [f["count"] for f in data["live"]["flags"]] == [1, 0, 0, 0]  # green, yellow, red, black
     bad = client.get("/figures/data.json?period=soon")
     assert bad.status_code == 422 and "统计期间" in bad.json["error"]["message"]
     auth.logout()
