@@ -146,6 +146,18 @@ def list_cases():
     )
 
 
+@bp.get("/figures/placements")
+@token_required
+def placements():
+    """Board placements (家次) and interviews per unit over a period (period=2026 or date_from/date_to)."""
+    args = {k: v.strip() for k, v in request.args.items() if v and v.strip()}
+    return jsonify(
+        figure_service.placements_view(
+            eng(), g.actor, args.get("period"), args.get("date_from"), args.get("date_to")
+        )
+    )
+
+
 @bp.get("/figures")
 @token_required
 def figures():

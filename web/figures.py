@@ -130,6 +130,9 @@ def index():
         result = figure_service.view(eng(), actor(), group=group, **args)
     for row in result["rows"]:
         row["label"] = _row_label(group, row)
+    placements = figure_service.placements_view(
+        eng(), actor(), args["period_code"], args["date_from"], args["date_to"]
+    )
     status = 422 if errors else 200
     return render_template(
         "figures/index.html",
@@ -142,6 +145,7 @@ def index():
         choices=_choices(),
         definitions=DEFINITIONS,
         drill_url=drill_url,
+        placements=placements,
     ), status
 
 

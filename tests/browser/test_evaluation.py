@@ -86,3 +86,10 @@ def test_manager_publishes_and_supervisor_interviews(page_as, shot, journey, clo
     handler.goto("/evaluation/2026-Q1")
     assert "市电业局（供电公司）" in handler.inner_text("#board-red")
     shot(handler, "04-published")
+    manager.goto("/figures?period=2026")
+    placements = manager.locator("#placements")
+    placements.scroll_into_view_if_needed()
+    row = manager.inner_text("#placement-table tr[data-unit='市场监督管理局']")
+    assert row.split() == ["市场监督管理局", "0", "0", "1", "1", "1", "0", "0"]  # black 1, interviewed by the office
+    assert "家次" in manager.inner_text("#placements")
+    shot(manager, "05-placements")

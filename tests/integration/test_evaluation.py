@@ -317,3 +317,61 @@ def test_a_repeat_black_board_climbs_to_a_higher_interview_level(eng, clock, act
     assert titles == ["约谈：市场监督管理局（分管市领导约谈）", "约谈：市场监督管理局（督查部门约谈）"]
     page = evaluation.board(eng, actors("manager"), "2026-Q2")
     assert page["units"][0]["interview_level"] == "leader"
+
+
+def test_board_placements_and_interviews_are_totalled_per_unit_over_a_period(eng, clock, actors, journey, q1):
+    """家次 over 2026: Q1 (power red, market black, interviewed by the office) and Q2 (market black again,
+    interviewed by the city leader in charge). A draft board does not count; a period that ends before Q2's end
+    does not see Q2."""
+    clock.set(dt.datetime(2026, 4, 1, 9, 5))
+    evaluation.start_now(eng, actors("manager"), "2026-Q1")
+    _publish(eng, actors)
+    [q1_interview] = _tasks(eng, "supervisor")
+    record = {
+        "interview_date": "2026-04-03",
+        "interviewee": "王局长",
+        "interview_record": "指出办结率低、反馈超期的问题。",
+        "rectification": "一个月内办结全部超期问题。",
+    }
+    tasks.complete_task(eng, actors("supervisor"), q1_interview.task_id, record)
+    clock.set(dt.datetime(2026, 4, 7, 9, 0))
+    for _n in range(4):
+        _open_case(journey, "market")
+    journey.close_late(clock, "market", dt.datetime(2026, 4, 16, 10, 0))
+    clock.set(dt.datetime(2026, 7, 1, 9, 5))
+    evaluation.start_now(eng, actors("manager"), "2026-Q2")
+    with eng.db.read() as session:
+        draft_only = figures.placements(session, figures.parse_period("2026"))
+    assert draft_only["quarters"] == ["2026-Q1"]  # Q2 is still a draft
+    _publish(eng, actors)
+    [q2_interview] = _tasks(eng, "supervisor")
+    tasks.complete_task(eng, actors("supervisor"), q2_interview.task_id, record)
+
+    year = figures.placements_view(eng, actors("handler_power"), "2026")
+    assert year["quarters"] == ["2026-Q1", "2026-Q2"]
+    by_unit = {row["unit"]: row for row in year["rows"]}
+    market, power = by_unit["市场监督管理局"], by_unit["市电业局（供电公司）"]
+    assert (market["black"], market["red"], market["interviews"], market["office"], market["leader"]) == (
+        2,
+        0,
+        2,
+        1,
+        1,
+    )
+    assert (power["red"], power["black"], power["interviews"]) == (1, 0, 0)
+    assert "城市管理局" not in by_unit  # unranked is no placement
+    assert year["total"] == {
+        "red": 1,
+        "yellow": 0,
+        "black": 2,
+        "interviews": 2,
+        "office": 1,
+        "leader": 1,
+        "principal": 0,
+    }
+    first_half_to_may = figures.placements_view(eng, actors("manager"), None, "2026-01-01", "2026-05-31")
+    assert first_half_to_may["quarters"] == ["2026-Q1"] and first_half_to_may["total"]["black"] == 1
+    with pytest.raises(PermissionDenied):
+        figures.placements_view(eng, actors("registrar"), "2026")
+    with pytest.raises(ValidationFailed):
+        figures.placements_view(eng, actors("manager"), "soon")
