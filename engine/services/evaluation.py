@@ -353,7 +353,30 @@ def fire(eng, session: Session, instance: WorkflowInstance) -> None:
         instance.status = "error"
         instance.next_timer_at = None
         return
+    live = versions.active_version(session, "process", PROCESS_ID)
+    if board.status == "scheduled" and live is not None and live.version_id != instance.version_id:
+        _restart_on(eng, session, board, instance, live)
+        return
     workflow, parsed, engine = load(eng, session, instance)
+    events = flow.run_engine(eng, workflow)
+    settle(eng, session, board, instance, workflow, parsed, engine, None, events)
+
+
+def _restart_on(eng, session: Session, board: EvaluationBoard, old: WorkflowInstance, version) -> None:
+    """A quarter still waiting on an older diagram starts on the live one: nothing has run yet, and an older
+    score script may not know what the live figures and tables give (rates without data are None)."""
+    parsed = flow.parsed_version(eng, session, version.version_id)
+    engine = _engine(eng, session)
+    period = _quarter(board.quarter)
+    data = {"quarter": period.code, "quarter_label": period.label, "evaluation_due": _iso(board.due_at)}
+    workflow = runtime.create(parsed, str(version.version_id), engine, data)
+    instance = flow.new_instance(session, eng, version.version_id, None)
+    session.execute(delete(HumanTask).where(HumanTask.instance_id == old.instance_id))
+    old.status = "completed"
+    old.next_timer_at = None
+    board.instance_id = instance.instance_id
+    session.flush()
+    _event(session, eng, board.quarter, "scheduled", f"按考评流程的新版本（#{version.version_id}）开始")
     events = flow.run_engine(eng, workflow)
     settle(eng, session, board, instance, workflow, parsed, engine, None, events)
 

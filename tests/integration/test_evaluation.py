@@ -375,3 +375,27 @@ def test_board_placements_and_interviews_are_totalled_per_unit_over_a_period(eng
         figures.placements_view(eng, actors("registrar"), "2026")
     with pytest.raises(ValidationFailed):
         figures.placements_view(eng, actors("manager"), "soon")
+
+
+def test_a_waiting_quarter_starts_on_the_live_diagram(eng, clock, actors, q1):
+    """A quarter scheduled before a new diagram was deployed (e.g. the score script that predates "no data")
+    starts on the live diagram when its timer fires: nothing of it has run yet."""
+    from engine.storage.models import WorkflowInstance
+    from engine.workflow.deploy import deploy_process
+    from engine.workflow.specs import PROCESSES_DIR
+
+    assert evaluation.ensure_scheduled(eng) == "2026-Q1"
+    waiting = _board(eng).instance_id
+    xml = (
+        (PROCESSES_DIR / "quarterly_evaluation.bpmn").read_text("utf-8").replace("汇总榜单", "汇总本季度榜单")
+    )
+    with eng.db.transaction() as session:
+        live = deploy_process(session, eng, xml, comment="改名").version_id
+    clock.set(dt.datetime(2026, 4, 1, 9, 5))
+    worker.run_pass(eng)
+    board = _board(eng)
+    assert board.status == "review" and board.instance_id != waiting
+    assert _draft_row(eng, "城市管理局")["reason"] == "missing_parts"
+    with eng.db.read() as session:
+        assert session.get(WorkflowInstance, board.instance_id).version_id == live
+        assert session.get(WorkflowInstance, waiting).status == "completed"
