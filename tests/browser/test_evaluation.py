@@ -75,7 +75,7 @@ def test_manager_publishes_and_supervisor_interviews(page_as, shot, journey, clo
     supervisor.click("text=约谈：市场监督管理局（督查部门约谈）")
     supervisor.fill("input[name=interview_date]", "2026-04-03")
     supervisor.fill("input[name=interviewee]", "王局长（市场监督管理局局长）")
-    supervisor.fill("textarea[name=interview_record]", "一季度牵头的 5 件问题无一办结，签收后长期未反馈。")
+    supervisor.fill("textarea[name=interview_record]", "一季度牵头的 5 件问题只办结 1 件，且超过办理期限。")
     supervisor.fill("textarea[name=rectification]", "两周内全部办结，并报送整改报告。")
     shot(supervisor, "03-interview-phone")
     supervisor.click("#task-form button[type=submit]")

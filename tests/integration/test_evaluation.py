@@ -168,7 +168,7 @@ def test_a_quarter_is_evaluated_reviewed_published_and_frozen(eng, clock, journe
         {
             "interview_date": "2026-04-03",
             "interviewee": "王局长（市场监督管理局局长）",
-            "interview_record": "一季度牵头的 5 件问题无一办结，指出签收和办理严重滞后。",
+            "interview_record": "一季度牵头的 5 件问题只办结 1 件且超期，指出签收和办理严重滞后。",
             "rectification": "两周内全部办结并报送整改报告。",
         },
     )
