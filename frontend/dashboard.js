@@ -16,7 +16,7 @@ echarts.use([CanvasRenderer]);
 
 // The app's blue first, then calm colours that stay apart from each other.
 const PALETTE = ["#1d5296", "#e8710a", "#2b7a8c", "#8a5cb8", "#6b8f74", "#c2477a", "#b08900", "#5a6b7d"];
-const FLAG_COLOURS = { green: "#198754", yellow: "#f0b400", red: "#dc3545" };
+const FLAG_COLOURS = { green: "#198754", yellow: "#f0b400", red: "#dc3545", black: "#212529" };
 
 const charts = {};
 window.jnCharts = charts;

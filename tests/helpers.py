@@ -64,6 +64,19 @@ class Journey:
         self.act(f"handler_{lead}", case_id, data)
         self.act("dispatcher", case_id, {"verdict": "accept"})
 
+    def close_late(self, clock, lead: str, late_at) -> int:
+        """A new case the unit signs for now and reports resolved at `late_at` (after its deadline), then
+        accepted, revisited (satisfied) and closed out: closed, but not on time. Leaves the clock at late_at."""
+        case_id = self.register()["case_id"]
+        self.dispatch(case_id, lead=lead)
+        self.act(f"handler_{lead}", case_id, {"sign_decision": "sign"})
+        clock.set(late_at)
+        self.act(f"handler_{lead}", case_id, {"outcome": "resolved", "handling_actions": "逾期办结。"})
+        self.act("dispatcher", case_id, {"verdict": "accept"})
+        self.revisit(case_id, "satisfied")
+        self.act("dispatcher", case_id, {"closing_summary": "已解决，销号。"})
+        return case_id
+
     def revisit(self, case_id: int, satisfaction: str = "satisfied", **extra) -> dict:
         data = {
             "solved": "yes" if satisfaction != "unsatisfied" else "no",

@@ -23,6 +23,7 @@ from engine.services import sessions as session_service
 from engine.services import tasks as task_service
 from engine.services.attachments import Upload
 from engine.services.attachments import upload_attachment
+from web import openapi_fair
 from web.auth import csrf
 from web.helpers import eng
 from web.openapi import openapi_document
@@ -64,9 +65,11 @@ def body() -> dict:
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(
-        openapi_document(
-            url_for("api.openapi", _external=False).rsplit("/", 1)[0],
-            eng().forms.get(case_service.REGISTER_FORM).schema,
+        openapi_fair.extend(
+            openapi_document(
+                url_for("api.openapi", _external=False).rsplit("/", 1)[0],
+                eng().forms.get(case_service.REGISTER_FORM).schema,
+            )
         )
     )
 
@@ -143,6 +146,18 @@ def list_cases():
             page=request.args.get("page"),
             per_page=request.args.get("per_page"),
             group=request.args.get("group") or None,
+        )
+    )
+
+
+@bp.get("/figures/placements")
+@token_required
+def placements():
+    """Board placements (家次) and interviews per unit over a period (period=2026 or date_from/date_to)."""
+    args = {k: v.strip() for k, v in request.args.items() if v and v.strip()}
+    return jsonify(
+        figure_service.placements_view(
+            eng(), g.actor, args.get("period"), args.get("date_from"), args.get("date_to")
         )
     )
 

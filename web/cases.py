@@ -48,7 +48,7 @@ def filter_choices() -> dict:
         "category": CATEGORIES,
         "channel": CHANNELS,
         "tier": list(TIERS),
-        "flag": ["yellow", "red"],
+        "flag": ["yellow", "red", "black"],
         "units": auth_service.list_units(eng()),
         "size": SIZE_CLASSES,
         "areas": enterprise_catalog.list_areas(eng(), actor(), active_only=True),

@@ -67,7 +67,7 @@ def board(quarter: str):
 def _task_page(task: dict, values: dict, errors: dict, status: int = 200):
     form = eng().forms.get(task["form_key"]) if task.get("form_key") else None
     page = evaluation_service.board(eng(), actor(), task["quarter"])
-    unit = task["data"].get("black_unit") if isinstance(task["data"].get("black_unit"), dict) else None
+    unit = evaluation_service.interview_unit(task["data"])
     return render_template(
         "evaluation/task.html",
         task=task,

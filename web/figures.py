@@ -146,6 +146,9 @@ def index():
         result = figure_service.view(eng(), actor(), group=group, **args)
     for row in result["rows"]:
         row["label"] = _row_label(group, row)
+    placements = figure_service.placements_view(
+        eng(), actor(), args["period_code"], args["date_from"], args["date_to"]
+    )
     status = 422 if errors else 200
     return render_template(
         "figures/index.html",
@@ -158,6 +161,7 @@ def index():
         choices=_choices(),
         definitions=DEFINITIONS,
         drill_url=drill_url,
+        placements=placements,
     ), status
 
 
@@ -225,7 +229,12 @@ def data():
                 "flags": [
                     {
                         "key": flag,
-                        "label": {"green": _("绿旗"), "yellow": _("黄旗"), "red": _("红旗")}[flag],
+                        "label": {
+                            "green": _("绿旗"),
+                            "yellow": _("黄旗"),
+                            "red": _("红旗"),
+                            "black": _("黑旗"),
+                        }[flag],
                         "count": count,
                         "drill": url_for("cases.index", flag=flag, open=1, **_unit_arg(filters))
                         if flag != "green"

@@ -11,12 +11,14 @@ from sqlalchemy import func
 from sqlalchemy import select
 from stdnum.cn import uscc
 
+from engine.domain import calendar
 from engine.domain.clock import LOCAL_TZ
 from engine.domain.clock import FixedClock
 from engine.services import auth
 from engine.services import cases as case_service
 from engine.services import evaluation
 from engine.services import figures
+from engine.services import loop
 from engine.services import plans
 from engine.services import tasks
 from engine.services.pairing import Lookup
@@ -33,6 +35,7 @@ from engine.storage.models import EnterpriseTag
 from engine.storage.models import EnterpriseYear
 from engine.storage.models import Unit
 from engine.storage.models import User
+from engine.storage.models import WorkflowInstance
 
 SAMPLE = Path(__file__).with_name("sample_cases.json")
 ENTERPRISES = Path(__file__).with_name("sample_enterprises.json")
@@ -215,11 +218,53 @@ def _enterprise_file(session, eng, enterprise: Enterprise, profile: dict, areas:
 
 def _last_quarter(eng, sample: dict) -> int:
     """Last quarter's work, so the figures, the dashboard and the quarterly evaluation have a past: each sample
-    problem twice, spread over the quarter; 供电 closes everything on time, 自然资源 half of its cases, 经信 signs
-    and stops. Ends with last quarter's evaluation computed and waiting for the programme office's review."""
+    problem twice, spread over the quarter; 供电 closes everything on time, 自然资源 half of its cases and late
+    (black board — its second: the quarter before it was black-listed too, so the interview climbs to the city
+    leader in charge), 经信 signs and stops (nothing closed or revisited: no on-time or satisfaction rate, so it
+    is unranked with the reason instead of scoring 0). The quarter before last holds only 自然资源's cases,
+    published, its interview held. Ends with last quarter's evaluation computed and waiting for the programme
+    office's review."""
+    last = figures.previous_quarter(figures.quarter_of(figures.local_day(eng.clock.now())))
+    before = figures.previous_quarter(last)
+    land_items = [item for item in sample["cases"] if item["lead_unit"] == "land"] * 2
+    count, _open = _quarter_work(eng, before, land_items)
+    manager = auth.authenticate(eng, "manager", DEMO_PASSWORD)
+    _evaluate_and_publish(eng, manager, before)
+    done, left_open = _quarter_work(eng, last, sample["cases"] * 2)
+    # One of 自然资源's open ordinary cases runs on past its deadline until the supervision table's black flag.
+    _overdue_until_black(
+        eng, next(c for c, item in left_open if item["lead_unit"] == "land" and item["urgency"] == "一般")
+    )
+    evaluation.start_now(eng, manager, last.code)
+    return count + done
+
+
+def _evaluate_and_publish(eng, manager, period) -> None:
+    """The quarter's evaluation, published, and each interview recorded."""
+    evaluation.start_now(eng, manager, period.code)
+    supervisor = auth.authenticate(eng, "supervisor", DEMO_PASSWORD)
+    for actor, data in (
+        (manager, {"decision": "publish", "review_note": "经活动办审定发布。"}),
+        (
+            supervisor,
+            {
+                "interview_date": period.end.isoformat(),
+                "interviewee": "单位主要负责人",
+                "interview_record": "牵头问题办结率低、反馈超期，当面指出问题。",
+                "rectification": "一个月内办结全部超期问题，报送整改报告。",
+            },
+        ),
+    ):
+        for task in tasks.list_tasks(eng, actor, "mine", per_page=200)["items"]:
+            if task["case_no"] == period.code:
+                tasks.complete_task(eng, actor, task["task_id"], data)
+
+
+def _quarter_work(eng, period, items: list[dict]) -> tuple[int, list[tuple[int, dict]]]:
+    """The sample problems `items`, spread over the quarter `period` and handled as the demo units do. Returns
+    how many, and the (case id, item) of the cases left open with the unit."""
+    left_open = []
     wall = eng.clock
-    period = figures.previous_quarter(figures.quarter_of(figures.local_day(wall.now())))
-    items = sample["cases"] * 2
     step = max(1, (period.days - 20) // len(items))
     registrar = auth.authenticate(eng, "registrar", DEMO_PASSWORD)
     done = {"land": 0}
@@ -244,9 +289,13 @@ def _last_quarter(eng, sample: dict) -> int:
                 _act(eng, "dispatcher", case_id, dispatch)
                 _act(eng, f"handler_{lead}", case_id, {"sign_decision": "sign"})
                 if lead == "econ" or (lead == "land" and done["land"] >= 3):
+                    left_open.append((case_id, item))
                     continue
                 done["land"] += lead == "land"
-                eng.clock.advance(days=2)
+                if lead == "land":
+                    _set_clock(eng, _deadline(eng, case_id) + dt.timedelta(hours=2))  # reported late
+                else:
+                    eng.clock.advance(days=2)
                 _handle(eng, case_id, lead, item)
             eng.clock.advance(days=1)
             _act(
@@ -258,8 +307,38 @@ def _last_quarter(eng, sample: dict) -> int:
             _act(eng, "dispatcher", case_id, {"closing_summary": "企业反馈问题已解决，予以销号。"})
     finally:
         eng.clock = wall
-    evaluation.start_now(eng, auth.authenticate(eng, "manager", DEMO_PASSWORD), period.code)
-    return len(items)
+    return len(items), left_open
+
+
+def _overdue_until_black(eng, case_id: int) -> None:
+    """Let an open case run on, one working day after another past its deadline, its timers firing as the
+    worker fires them (red flag, supervision, notice), until the supervision table's black flag is up."""
+    wall = eng.clock
+    moment = _deadline(eng, case_id)
+    try:
+        for _day in range(20):
+            moment = calendar.add_working_days(moment, 1)
+            _set_clock(eng, moment + dt.timedelta(minutes=1))
+            with eng.db.transaction() as session:
+                instance = session.scalars(
+                    select(WorkflowInstance).where(
+                        WorkflowInstance.case_id == case_id, WorkflowInstance.status == "running"
+                    )
+                ).one()
+                loop.fire(eng, session, instance)
+                if session.get(Case, case_id).flag == "black":
+                    return
+    finally:
+        eng.clock = wall
+
+
+def _deadline(eng, case_id: int) -> dt.datetime:
+    with eng.db.read() as session:
+        return session.get(Case, case_id).deadline_at
+
+
+def _set_clock(eng, moment: dt.datetime) -> None:
+    eng.clock = FixedClock(moment.astimezone(LOCAL_TZ))
 
 
 def _register(eng, registrar, item: dict) -> dict:

@@ -27,7 +27,7 @@ TIERS: dict[str, tuple[str, str]] = {
 }
 
 # Time-limit flags (红黄绿旗): green = on time, yellow = due soon, red = overdue.
-FLAGS = ("green", "yellow", "red")
+FLAGS = ("green", "yellow", "red", "black")  # black: seriously overdue (the supervision table says when)
 
 # Case status: where the case stands, kept on the case row for lists and search.
 CASE_STATUSES: dict[str, tuple[str, str]] = {
@@ -167,7 +167,7 @@ ENUM_LABELS_EN: dict[str, dict[str, str]] = {
         "basically": "Basically satisfied",
         "unsatisfied": "Unsatisfied",
     },
-    "flag": {"green": "Green", "yellow": "Yellow", "red": "Red"},
+    "flag": {"green": "Green", "yellow": "Yellow", "red": "Red", "black": "Black"},
     "size": {"规上": "Above designated size", "限上": "Above quota", "规下": "Below designated size"},
     "sector": {code: en for code, (_zh, en) in SECTORS.items()},
     "area_kind": {code: en for code, (_zh, en) in AREA_KINDS.items()},
@@ -184,7 +184,7 @@ ENUM_LABELS_ZH: dict[str, dict[str, str]] = {
         "basically": "基本满意",
         "unsatisfied": "不满意",
     },
-    "flag": {"green": "绿旗", "yellow": "黄旗", "red": "红旗"},
+    "flag": {"green": "绿旗", "yellow": "黄旗", "red": "红旗", "black": "黑旗"},
     "sector": {code: zh for code, (zh, _en) in SECTORS.items()},
     "area_kind": {code: zh for code, (zh, _en) in AREA_KINDS.items()},
     "tag_kind": {code: zh for code, (zh, _en) in TAG_KINDS.items()},

@@ -69,18 +69,28 @@ class Tier:
 
 @dataclass(frozen=True)
 class Choice:
-    """One of a fixed set of codes, e.g. the evaluation boards."""
+    """One of a fixed set of codes, e.g. the evaluation boards; `optional` allows an empty cell."""
 
     allowed: dict[str, str]
+    optional: bool = False
 
     def problem(self, value) -> str:
-        if value in self.allowed:
+        if value in self.allowed or (value is None and self.optional):
             return ""
         known = "、".join(f"{code}（{name}）" for code, name in self.allowed.items())
         return _("“%(value)s”不是可用的值，只能是 %(known)s", value=value, known=known)
 
 
 BOARDS = {"red": "红榜", "yellow": "黄榜", "black": "黑榜", "unranked": "不参与排名"}
+# Why a unit is not ranked; the board explains each with the unit's own figures.
+UNRANKED_REASONS = {"too_few_cases": "牵头问题太少", "missing_parts": "有数据的分项太少"}
+# 三级约谈: who holds the accountability interview, lowest first; none = no interview.
+INTERVIEW_LEVELS = {
+    "none": "不约谈",
+    "office": "督查部门约谈",
+    "leader": "分管市领导约谈",
+    "principal": "市主要领导约谈",
+}
 
 # decision id -> output name -> the values the process can work with.
 CONTRACTS: dict[str, dict[str, Days | Tier | Choice]] = {
@@ -93,12 +103,17 @@ CONTRACTS: dict[str, dict[str, Days | Tier | Choice]] = {
         "warn_days": Days(0, 30),
         "notice_days": Days(0, 60),
         "max_returns": Days(1, 20, times=True),
+        "black_days": Days(1, 120),
     },
     "escalation": {
         "escalate_after_days": Days(0, 60, optional=True),
     },
     "evaluation": {
         "board": Choice(BOARDS),
+        "reason": Choice(UNRANKED_REASONS, optional=True),
+    },
+    "interview": {
+        "interview_level": Choice(INTERVIEW_LEVELS),
     },
 }
 

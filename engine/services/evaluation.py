@@ -27,15 +27,19 @@ from engine.domain.clock import LOCAL_TZ
 from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import PermissionDenied
+from engine.errors import ScriptError
 from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.i18n import reader_language
 from engine.rules.contracts import BOARDS
+from engine.rules.contracts import INTERVIEW_LEVELS
 from engine.services import figures
 from engine.services import flow
 from engine.services import notifications
 from engine.services.common import Actor
 from engine.storage import versions
+from engine.storage.models import Case
+from engine.storage.models import CaseEvent
 from engine.storage.models import EvaluationBoard
 from engine.storage.models import EvaluationEvent
 from engine.storage.models import HumanTask
@@ -50,6 +54,7 @@ KIND = "evaluation"
 MANAGERS = ("manager", "admin")
 DRAFT_READERS = ("manager", "admin", "leader", "supervisor")
 START_OF_DAY = dt.time(9, 0)
+HISTORY_QUARTERS = 3  # black boards counted for the interview level: the three quarters before
 
 
 def due_moment(period: figures.Period, working: WorkingCalendar | None = None) -> dt.datetime:
@@ -67,9 +72,12 @@ def current_quarter(eng) -> figures.Period:
 
 
 def quarter_figures(session: Session, code: str) -> list[dict]:
-    """Every unit's figures as lead unit in the quarter (rates 0 when there is nothing to divide), with its
-    co-handling figures alongside: what the diagram's score script reads."""
+    """Every unit's figures as lead unit in the quarter, with its co-handling figures alongside: what the
+    diagram's score script reads. A rate with nothing to divide by (no case closed, none revisited) is None —
+    no data, never 0 %."""
     period = _quarter(code)
+    black_before = _black_boards_before(session, period, HISTORY_QUARTERS)
+    black_flags = _black_flags(session, period)
     lead = figures.figures(session, period, "unit", role="lead")["rows"]
     co = {row["key"]: row for row in figures.figures(session, period, "unit", role="co")["rows"]}
     names = figures.unit_labels(session)
@@ -83,19 +91,94 @@ def quarter_figures(session: Session, code: str) -> list[dict]:
                 "collected": row["collected"],
                 "closed": row["closed"],
                 "resolved": row["resolved"],
-                "closure_rate": row["closure_rate"] or 0.0,
-                "resolution_rate": row["resolution_rate"] or 0.0,
-                "on_time_rate": row["on_time_rate"] or 0.0,
-                "satisfaction_rate": row["satisfaction_rate"] or 0.0,
-                "reopen_rate": row["reopen_rate"] or 0.0,
+                "closure_rate": row["closure_rate"],
+                "resolution_rate": row["resolution_rate"],
+                "on_time_rate": row["on_time_rate"],
+                "satisfaction_rate": row["satisfaction_rate"],
+                "reopen_rate": row["reopen_rate"],
                 "returns": row["returns"],
                 "extensions": row["extensions"],
                 "avg_days": row["avg_days"],
                 "co_collected": co_row.get("collected", 0),
                 "co_closed": co_row.get("closed", 0),
+                "black_before": black_before.get(int(row["key"]), 0),
+                "black_flags": black_flags.get(int(row["key"]), 0),
             }
         )
     return rows
+
+
+def _black_boards_before(session: Session, period: figures.Period, quarters: int) -> dict[int, int]:
+    """How often each unit was on a published black board in the `quarters` quarters before `period`."""
+    codes, earlier = [], period
+    for _n in range(quarters):
+        earlier = figures.previous_quarter(earlier)
+        codes.append(earlier.code)
+    counts: dict[int, int] = {}
+    published = session.scalars(
+        select(EvaluationBoard.snapshot).where(
+            EvaluationBoard.quarter.in_(codes), EvaluationBoard.snapshot.is_not(None)
+        )
+    )
+    for snapshot in published:
+        for row in snapshot.get("units") or []:
+            if row.get("board") == "black" and row.get("unit_id") is not None:
+                counts[int(row["unit_id"])] = counts.get(int(row["unit_id"]), 0) + 1
+    return counts
+
+
+def _black_flags(session: Session, period: figures.Period) -> dict[int, int]:
+    """How many cases got a black flag (seriously overdue) in the quarter while each unit led them."""
+    start = dt.datetime.combine(period.start, dt.time(), tzinfo=LOCAL_TZ)
+    end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), tzinfo=LOCAL_TZ)
+    rows = session.execute(
+        select(CaseEvent.case_id, CaseEvent.data, Case.lead_unit_id)
+        .join(Case, Case.case_id == CaseEvent.case_id)
+        .where(CaseEvent.kind == "flag_changed", CaseEvent.at >= start, CaseEvent.at < end)
+    )
+    cases: dict[int, set[int]] = {}
+    for case_id, data, lead_unit_id in rows:
+        data = data or {}
+        unit_id = data.get("unit_id", lead_unit_id)
+        if data.get("to") == "black" and unit_id is not None:
+            cases.setdefault(int(unit_id), set()).add(case_id)
+    return {unit_id: len(ids) for unit_id, ids in cases.items()}
+
+
+def unit_score(row: dict, weights: dict) -> dict:
+    """The unit's row with its score formed from the parts that have data: Σ weight × rate ÷ Σ weight over the
+    rates that are not None, so a missing part (no case closed → no on-time rate) is left out instead of
+    counting as 0 %. Adds `score` (None when no part has data), `scored_weight` (the share of the designed
+    weight that has data, in %), `missing` (the rates without data) and `weights` (designed) / `applied_weights`
+    (after re-weighting), both in % — what the evaluation table and the board read.
+
+    :raises ScriptError: the weights are not {rate name: non-negative number} with a positive total.
+    """
+    if not isinstance(weights, dict) or not weights:
+        raise ScriptError(_('考评权重应写成 {"closure_rate": 40, …} 的形式'))
+    for name, weight in weights.items():
+        if name not in row or not str(name).endswith("_rate"):
+            raise ScriptError(_("考评权重中的“%(name)s”不是单位数据中的比率", name=name))
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+            raise ScriptError(
+                _("考评权重“%(name)s”应为非负数，而不是 %(value)s", name=name, value=repr(weight))
+            )
+    total = sum(weights.values())
+    if total <= 0:
+        raise ScriptError(_("考评权重之和应大于 0"))
+    present = {name: weight for name, weight in weights.items() if row.get(name) is not None and weight > 0}
+    present_total = sum(present.values())
+    score = None
+    if present_total:
+        score = round(sum(weight * row[name] for name, weight in present.items()) / present_total, 1)
+    return dict(
+        row,
+        score=score,
+        scored_weight=round(100.0 * present_total / total, 1),
+        missing=[name for name, weight in weights.items() if row.get(name) is None and weight > 0],
+        weights={name: round(100.0 * weight / total, 1) for name, weight in weights.items()},
+        applied_weights={name: round(100.0 * weight / present_total, 1) for name, weight in present.items()},
+    )
 
 
 def _quarter(code: str) -> figures.Period:
@@ -120,6 +203,7 @@ class EvaluationApi(ScriptApi):
     def functions(self) -> dict:
         return super().functions() | {
             "quarter_figures": self.quarter_figures,
+            "unit_score": unit_score,
             "publish_board": self.publish_board,
         }
 
@@ -269,7 +353,30 @@ def fire(eng, session: Session, instance: WorkflowInstance) -> None:
         instance.status = "error"
         instance.next_timer_at = None
         return
+    live = versions.active_version(session, "process", PROCESS_ID)
+    if board.status == "scheduled" and live is not None and live.version_id != instance.version_id:
+        _restart_on(eng, session, board, instance, live)
+        return
     workflow, parsed, engine = load(eng, session, instance)
+    events = flow.run_engine(eng, workflow)
+    settle(eng, session, board, instance, workflow, parsed, engine, None, events)
+
+
+def _restart_on(eng, session: Session, board: EvaluationBoard, old: WorkflowInstance, version) -> None:
+    """A quarter still waiting on an older diagram starts on the live one: nothing has run yet, and an older
+    score script may not know what the live figures and tables give (rates without data are None)."""
+    parsed = flow.parsed_version(eng, session, version.version_id)
+    engine = _engine(eng, session)
+    period = _quarter(board.quarter)
+    data = {"quarter": period.code, "quarter_label": period.label, "evaluation_due": _iso(board.due_at)}
+    workflow = runtime.create(parsed, str(version.version_id), engine, data)
+    instance = flow.new_instance(session, eng, version.version_id, None)
+    session.execute(delete(HumanTask).where(HumanTask.instance_id == old.instance_id))
+    old.status = "completed"
+    old.next_timer_at = None
+    board.instance_id = instance.instance_id
+    session.flush()
+    _event(session, eng, board.quarter, "scheduled", f"按考评流程的新版本（#{version.version_id}）开始")
     events = flow.run_engine(eng, workflow)
     settle(eng, session, board, instance, workflow, parsed, engine, None, events)
 
@@ -294,7 +401,10 @@ def settle(
             eng,
             board.quarter,
             "computed",
-            f"按规则表“{engine.decisions[0].get('table_name') or 'evaluation'}”为 {len(engine.decisions)} 个单位分档",
+            "，".join(
+                f"按规则表“{names[0]}”为 {len(names)} 个单位{'定约谈层级' if decision_id == 'interview' else '分档'}"
+                for decision_id, names in _by_table(engine.decisions).items()
+            ),
             data={"rule_versions": tables},
         )
         engine.decisions.clear()
@@ -320,6 +430,15 @@ def settle(
         instance.status = "completed"
         board.status = "completed" if board.snapshot else board.status
     _project(eng, session, board, instance, ready, parsed)
+
+
+def _by_table(decisions: list[dict]) -> dict[str, list[str]]:
+    """The decisions made, grouped by table: decision id -> the table's name once per decision."""
+    grouped: dict[str, list[str]] = {}
+    for audit in decisions:
+        decision_id = audit.get("decision_id") or "evaluation"
+        grouped.setdefault(decision_id, []).append(audit.get("table_name") or decision_id)
+    return grouped
 
 
 def _publish(eng, session, board: EvaluationBoard, args: dict, actor) -> None:
@@ -375,9 +494,11 @@ def _project(eng, session, board: EvaluationBoard, instance, ready, parsed) -> N
         spec = parsed.human_tasks.get(task.task_spec.name)
         if spec is None:
             continue
-        unit = task.data.get("black_unit") if isinstance(task.data.get("black_unit"), dict) else None
+        unit = interview_unit(task.data)
         unit_name = names.get(str(unit.get("unit_id")), unit.get("unit", "")) if unit else ""
         title = f"{spec.title}：{unit_name}" if unit_name else spec.title
+        if unit and unit.get("interview_level") in INTERVIEW_LEVELS:
+            title += f"（{INTERVIEW_LEVELS[unit['interview_level']]}）"
         if str(task.id) not in existing:
             notifications.notify(
                 session,
@@ -415,6 +536,14 @@ def _project(eng, session, board: EvaluationBoard, instance, ready, parsed) -> N
         )
 
 
+def interview_unit(data: dict) -> dict | None:
+    """The unit an interview task is about (diagrams before the interview levels called it black_unit)."""
+    for key in ("interview_unit", "black_unit"):
+        if isinstance(data.get(key), dict):
+            return data[key]
+    return None
+
+
 def complete(
     eng, session: Session, stager, actor: Actor, task: HumanTask, raw, uploads, lock_version
 ) -> dict:
@@ -430,7 +559,7 @@ def complete(
     live = runtime.find_ready_task(workflow, task.task_id)
     form = eng.forms.get(task.form_key) if task.form_key else None
     data = form.parse_submission(raw) if form else {}
-    unit = live.data.get("black_unit") if isinstance(live.data.get("black_unit"), dict) else {}
+    unit = interview_unit(live.data) or {}
     _event(
         session,
         eng,
@@ -439,7 +568,7 @@ def complete(
         f"完成“{task.title}”",
         actor,
         unit_id=unit.get("unit_id"),
-        data={"task_id": task.task_id, "form": data},
+        data={"task_id": task.task_id, "form": data, "level": unit.get("interview_level")},
     )
     events = flow._run(eng, lambda: runtime.complete_task(workflow, live, data))
     settle(eng, session, board, instance, workflow, parsed, engine, actor, [*earlier, *events])
@@ -511,6 +640,7 @@ def board(eng, actor: Actor, quarter: str) -> dict:
                     "title": e.title,
                     "unit": names.get(str(e.unit_id)) if e.unit_id else None,
                     "form": (e.data or {}).get("form") if e.kind == "interview" else None,
+                    "level": (e.data or {}).get("level") if e.kind == "interview" else None,
                 }
                 for e in events
             ],
@@ -519,4 +649,5 @@ def board(eng, actor: Actor, quarter: str) -> dict:
                 for t in tasks
             ],
             "boards": BOARDS,
+            "interview_levels": INTERVIEW_LEVELS,
         }

@@ -44,6 +44,8 @@ from engine.storage.models import CaseUnit
 from engine.storage.models import Enterprise
 from engine.storage.models import EnterpriseMembership
 from engine.storage.models import EnterpriseTag
+from engine.storage.models import EvaluationBoard
+from engine.storage.models import EvaluationEvent
 from engine.storage.models import FigureDaily
 from engine.storage.models import FigureFact
 from engine.storage.models import HumanTask
@@ -737,6 +739,9 @@ def trend(session: Session, period: Period, filters: dict | None = None, role: s
 OPEN_STATUSES = tuple(status for status in CASE_STATUSES if status != "closed")
 
 
+LATE_FLAGS = ("yellow", "red", "black")  # every flag but green, as the live figures count them
+
+
 def live(session: Session, now: dt.datetime, unit_id: int | None = None) -> dict:
     """What is open right now: open cases by flag, and cases whose handler's task is past due (per unit).
 
@@ -748,11 +753,11 @@ def live(session: Session, now: dt.datetime, unit_id: int | None = None) -> dict
     if unit_id is None:
         is_open = Case.status.in_(OPEN_STATUSES)
         total = session.scalar(select(func.count()).select_from(Case).where(is_open)) or 0
-        for flag in ("yellow", "red"):
+        for flag in LATE_FLAGS:
             flags[flag] = session.scalar(
                 select(func.count()).select_from(Case).where(is_open, Case.flag == flag)
             )
-        flags["green"] = total - flags["yellow"] - flags["red"]
+        flags["green"] = total - sum(flags[flag] for flag in LATE_FLAGS)
     else:
         counted = collections.Counter()
         for flag, count in session.execute(
@@ -760,8 +765,8 @@ def live(session: Session, now: dt.datetime, unit_id: int | None = None) -> dict
             .where(HumanTask.unit_id == unit_id)
             .group_by(HumanTask.flag)
         ):
-            counted[flag if flag in ("yellow", "red") else "green"] += count
-        flags = {name: counted.get(name, 0) for name in ("green", "yellow", "red")}
+            counted[flag if flag in LATE_FLAGS else "green"] += count
+        flags = {name: counted.get(name, 0) for name in ("green", *LATE_FLAGS)}
     late = [HumanTask.role == "handler", HumanTask.due_at < now]
     if unit_id is not None:
         late.append(HumanTask.unit_id == unit_id)
@@ -772,7 +777,7 @@ def live(session: Session, now: dt.datetime, unit_id: int | None = None) -> dict
         if unit is not None
     }
     return {
-        "flags": {name: flags.get(name, 0) for name in ("green", "yellow", "red")},
+        "flags": {name: flags.get(name, 0) for name in ("green", *LATE_FLAGS)},
         "overdue": sum(by_unit.values()),
         "overdue_by_unit": by_unit,
     }
@@ -881,3 +886,66 @@ def dashboard_view(eng, actor, period_code=None, date_from=None, date_to=None, f
         for unit_id, count in sorted(result["live"]["overdue_by_unit"].items(), key=lambda item: -item[1])
     ]
     return result
+
+
+PLACEMENT_BOARDS = ("red", "yellow", "black")
+INTERVIEW_LEVELS = ("office", "leader", "principal")
+
+
+def placements(session: Session, period: Period) -> dict:
+    """Board placements (家次) and interviews per unit over a period: the published quarterly boards of the
+    quarters that end within it (a unit on the black board in two of them counts 2 家次) and the interviews
+    recorded for those quarters, by level. Read from the frozen snapshots, so later edits never change them."""
+    boards = session.scalars(
+        select(EvaluationBoard).where(EvaluationBoard.snapshot.is_not(None)).order_by(EvaluationBoard.quarter)
+    ).all()
+    quarters = [b for b in boards if period.start <= dt.date.fromisoformat(b.snapshot["end"]) <= period.end]
+    names = unit_labels(session)
+    rows: dict[int, dict] = {}
+
+    def row(unit_id: int, name: str) -> dict:
+        if unit_id not in rows:
+            rows[unit_id] = {"unit_id": unit_id, "unit": names.get(str(unit_id), name)}
+            rows[unit_id] |= {code: 0 for code in (*PLACEMENT_BOARDS, "interviews", *INTERVIEW_LEVELS)}
+        return rows[unit_id]
+
+    for board in quarters:
+        for unit in board.snapshot.get("units") or []:
+            if unit.get("board") in PLACEMENT_BOARDS and unit.get("unit_id") is not None:
+                row(int(unit["unit_id"]), unit.get("unit", ""))[unit["board"]] += 1
+    interviews = session.scalars(
+        select(EvaluationEvent).where(
+            EvaluationEvent.kind == "interview",
+            EvaluationEvent.quarter.in_([b.quarter for b in quarters]),
+            EvaluationEvent.unit_id.is_not(None),
+        )
+    )
+    for interview in interviews:
+        counted = row(interview.unit_id, "")
+        counted["interviews"] += 1
+        level = (interview.data or {}).get("level")
+        if level in INTERVIEW_LEVELS:
+            counted[level] += 1
+    ordered = sorted(rows.values(), key=lambda r: (-r["black"], -r["interviews"], -r["red"], r["unit"]))
+    total = {
+        key: sum(r[key] for r in ordered) for key in (*PLACEMENT_BOARDS, "interviews", *INTERVIEW_LEVELS)
+    }
+    return {
+        "period": period.code,
+        "label": period.label,
+        "quarters": [b.quarter for b in quarters],
+        "rows": ordered,
+        "total": total,
+    }
+
+
+def placements_view(eng, actor, period_code=None, date_from=None, date_to=None) -> dict:
+    """Board placements (家次) and interviews per unit for a period; published boards are open to all staff who
+    see figures.
+
+    :raises PermissionDenied: the actor may not see figures. :raises ValidationFailed: the period.
+    """
+    require_viewer(actor)
+    period = parse_period(period_code, date_from, date_to, today=_today(eng))
+    with eng.db.read() as session:
+        return placements(session, period)

@@ -272,7 +272,12 @@ def _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_
     return _project(eng, session, case, instance, workflow, parsed, completed)
 
 
-FLAG_TITLES = {"green": "恢复绿旗", "yellow": "亮黄旗：临近办理期限", "red": "亮红旗：已超过办理期限"}
+FLAG_TITLES = {
+    "green": "恢复绿旗",
+    "yellow": "亮黄旗：临近办理期限",
+    "red": "亮红旗：已超过办理期限",
+    "black": "亮黑旗：严重超期",
+}
 
 
 def _apply_effects(eng, session, case: Case, instance: WorkflowInstance, effects, actor) -> None:
@@ -300,7 +305,8 @@ def _apply_effects(eng, session, case: Case, instance: WorkflowInstance, effects
                 continue
             previous, case.flag = case.flag, args["flag"]
             title = FLAG_TITLES[case.flag]
-            note(kind="flag_changed", title=title, data={"from": previous, "to": case.flag})
+            data = {"from": previous, "to": case.flag, "unit_id": case.lead_unit_id}
+            note(kind="flag_changed", title=title, data=data)
             tell(people("unit") + people("dispatcher"), "flag", f"{case.case_no} {title}")
         elif effect.kind == "notify":
             tell(people(args["audience"]), args["kind"], f"{case.case_no} {args['message']}")

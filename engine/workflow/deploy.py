@@ -13,9 +13,11 @@ from engine.rules import parse_dmn
 from engine.rules.contracts import check_document
 from engine.storage import versions
 from engine.storage.models import ProcessVersion
+from engine.storage.models import RuleExample
 from engine.storage.models import RuleVersion
 from engine.workflow.specs import content_hash
 from engine.workflow.specs import default_process_files
+from engine.workflow.specs import default_rule_examples
 from engine.workflow.specs import default_rule_files
 from engine.workflow.specs import parse_bpmn
 
@@ -147,6 +149,7 @@ def deploy_defaults(eng, comment: str = "processes/ 目录中的默认版本") -
             if len(known) < len(decisions):
                 known = publish_rules(session, eng, xml, comment=comment)
             rules += [v.rule_version_id for v in known]
+        _ship_examples(session, eng)
         processes = []
         for path in default_process_files():
             xml = Path(path).read_text("utf-8")
@@ -161,3 +164,22 @@ def deploy_defaults(eng, comment: str = "processes/ 目录中的默认版本") -
                 version = deploy_process(session, eng, xml, comment=comment)
             processes.append(version.version_id)
         return {"process_versions": processes, "rule_versions": rules}
+
+
+def _ship_examples(session: Session, eng) -> None:
+    """Give each table the example cases shipped in processes/examples/<decision>.json — once, while it has
+    none: afterwards they are the managers' to change in 规则管理."""
+    for decision_id, examples in default_rule_examples().items():
+        if session.scalar(select(RuleExample.example_id).where(RuleExample.decision_id == decision_id)):
+            continue
+        for example in examples:
+            session.add(
+                RuleExample(
+                    decision_id=decision_id,
+                    label=example["label"],
+                    inputs=example["inputs"],
+                    expected=example["expected"],
+                    created_at=eng.now(),
+                    created_by=None,
+                )
+            )

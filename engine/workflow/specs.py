@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import hashlib
+import json
 import threading
 from pathlib import Path
 
@@ -41,9 +42,24 @@ class RuleTask(SpiffBpmnTask, BpmnSpecMixin):
         engine = my_task.workflow.script_engine
         if getattr(engine, "decide", None) is None:
             raise SpecError(_("规则引擎未配置，无法执行业务规则任务"))
-        outputs = engine.decide(self.decision_ref, my_task)
-        my_task.data.update({key: _json_safe(value) for key, value in (outputs or {}).items()})
+        decided = engine.decide(self.decision_ref, my_task) or {}
+        outputs = {key: _json_safe(value) for key, value in decided.items()}
+        my_task.data.update(outputs)
+        item = _loop_output_item(my_task)
+        if item is not None and item not in outputs:
+            # In a loop whose output item is not one of the table's outputs, each decision is collected whole
+            # ({output: value}), so a table with several outputs can feed one list.
+            my_task.data[item] = outputs
         return super()._run_hook(my_task)
+
+
+def _loop_output_item(my_task) -> str | None:
+    """The output data item's name when this task is one instance of a multi-instance loop."""
+    loop = my_task.parent.task_spec if my_task.parent is not None else None
+    if getattr(loop, "task_spec", None) != my_task.task_spec.name:
+        return None
+    output_item = getattr(loop, "output_item", None)
+    return output_item.bpmn_id if output_item is not None else None
 
 
 def _json_safe(value):
@@ -270,3 +286,11 @@ def default_process_files() -> list[Path]:
 
 def default_rule_files() -> list[Path]:
     return sorted(PROCESSES_DIR.glob("*.dmn"))
+
+
+def default_rule_examples() -> dict[str, list[dict]]:
+    """The example cases shipped with the default tables: processes/examples/<decision id>.json."""
+    return {
+        path.stem: json.loads(path.read_text("utf-8"))
+        for path in sorted((PROCESSES_DIR / "examples").glob("*.json"))
+    }

@@ -130,7 +130,8 @@ def test_no_escalation_when_the_rule_table_leaves_it_empty(eng, journey, clock):
     clock.set(_local(2026, 6, 1, 9, 0))
     run_pass(eng)
     page = journey.case(case_id)
-    assert page["tier"] == "department" and page["flag"] == "red" and page["status"] == "handling"
+    # months past the deadline: seriously overdue, so the supervision table's black flag is up
+    assert page["tier"] == "department" and page["flag"] == "black" and page["status"] == "handling"
     assert _escalations(page) == []
 
 

@@ -221,3 +221,39 @@ def test_the_ladder_department_to_city_leader_to_province(eng, journey, clock):
     assert [e["title"] for e in page["timeline"] if e["kind"] == "escalation"][1].startswith(
         "问题升级：市领导办 → 省级协调"
     )
+
+
+def test_black_flag_when_seriously_overdue_per_the_supervision_table(eng, journey, clock, actors):
+    """紧急, department: deadline Tue 03-17 18:00; the supervision table's black_days = 4 working days after it →
+    Mon 03-23 18:00 (before the escalation table's 5). The flag counts for the unit's quarterly interview level."""
+    from engine.services import evaluation
+
+    case_id = _signed_case(journey, clock)
+    clock.set(_local(2026, 3, 23, 17, 59))
+    run_pass(eng)
+    assert journey.case(case_id)["flag"] == "red"
+    clock.set(_local(2026, 3, 23, 18, 1))
+    run_pass(eng)
+    page = journey.case(case_id)
+    assert page["flag"] == "black" and page["status"] == "handling" and page["tier"] == "department"
+    changed = _count(eng, CaseEvent, CaseEvent.case_id == case_id, CaseEvent.kind == "flag_changed")
+    assert changed == 3  # yellow, red, then black
+    told = _count(eng, Notification, Notification.case_id == case_id, Notification.title.contains("黑旗"))
+    assert told >= 2  # the unit and the supervisors
+    run_pass(eng)  # a later pass does not flag it again
+    assert _count(eng, CaseEvent, CaseEvent.case_id == case_id, CaseEvent.kind == "flag_changed") == 3
+    with eng.db.read() as session:
+        [power] = [
+            r for r in evaluation.quarter_figures(session, "2026-Q1") if r["unit"].startswith("市电业局")
+        ]
+    assert power["black_flags"] == 1
+
+
+def test_feedback_before_the_black_moment_keeps_the_flag_red(eng, journey, clock):
+    case_id = _signed_case(journey, clock)
+    clock.set(_local(2026, 3, 20, 10, 0))  # late, but not yet seriously
+    run_pass(eng)
+    journey.act("handler_power", case_id, {"outcome": "resolved", "handling_actions": "已办结。"})
+    clock.set(_local(2026, 3, 30, 9, 0))
+    run_pass(eng)
+    assert journey.case(case_id)["flag"] == "red"

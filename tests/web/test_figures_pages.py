@@ -57,7 +57,7 @@ def test_dashboard_data_and_permissions(client, auth, journey, eng):
     assert data["total"]["collected"] == 2 and data["total"]["closure_rate"] == 50.0
     assert {row["label"] for row in data["units"]} == {"市电业局（供电公司）", "市场监督管理局"}
     assert all(row["drill"].startswith("/cases?figure=collected") for row in data["units"])
-    assert [f["count"] for f in data["live"]["flags"]] == [1, 0, 0]
+    assert [f["count"] for f in data["live"]["flags"]] == [1, 0, 0, 0]  # green, yellow, red, black
     bad = client.get("/figures/data.json?period=soon")
     assert bad.status_code == 422 and "统计期间" in bad.json["error"]["message"]
     auth.logout()
@@ -73,8 +73,11 @@ def test_dashboard_data_and_permissions(client, auth, journey, eng):
 def test_evaluation_pages_review_publish_and_interview(client, auth, journey, eng, clock):
     for _n in range(5):
         _close(journey, journey.register()["case_id"])
-    for _n in range(5):
+    for _n in range(4):
         journey.dispatch(journey.register()["case_id"], lead="market")
+    for _n in range(5):  # nothing closed or revisited: no on-time or satisfaction rate (not 0 %)
+        journey.dispatch(journey.register()["case_id"], lead="urban")
+    journey.close_late(clock, "market", dt.datetime(2026, 3, 19, 10, 0))  # market: 38.0, black
     clock.set(dt.datetime(2026, 4, 2, 10, 0))
     auth.login("manager")
     page = client.get("/evaluation/")
@@ -83,6 +86,15 @@ def test_evaluation_pages_review_publish_and_interview(client, auth, journey, en
     assert started.status_code == 302 and started.location.endswith("/evaluation/2026-Q1")
     board = client.get("/evaluation/2026-Q1")
     assert "尚未发布" in board.text and 'data-board="black"' in board.text
+    assert 'data-unit="城市管理局" data-board="unranked"' in board.text and "无数据" in board.text
+    assert "按时办结率（本季度没有办结的问题）、满意率（本季度没有回访）无数据" in board.text
+    client.post("/lang", data={"lang": "en", "next": "/evaluation/2026-Q1"})
+    english = client.get("/evaluation/2026-Q1").text
+    assert (
+        "No data for On-time rate (no case closed this quarter), Satisfaction rate (no revisit this quarter)"
+        in english
+    )
+    client.post("/lang", data={"lang": "zh", "next": "/evaluation/2026-Q1"})
     assert (
         client.post("/evaluation/start", data={"quarter": "2026-Q2"}).status_code == 302
     )  # refused, flashed
