@@ -8,11 +8,14 @@ when, before → after). A list entry that enterprises or figures refer to is ne
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
+from collections.abc import Iterator
 
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.domain.text import strip_controls
@@ -50,6 +53,19 @@ TAG_FIELDS = (
 )
 _TRUE = {"1", "true", "on", "yes"}
 _FALSE = {"0", "false", "off", "no", ""}
+
+
+@contextlib.contextmanager
+def unique_or_conflict() -> Iterator[None]:
+    """Around a transaction that checked a name, code or membership was free: if a concurrent one took it between
+    the check and the commit, the database's unique index refuses the second — a 409 to try again, not a 500.
+
+    :raises Conflict: the unique index refused the write (the transaction has been rolled back).
+    """
+    try:
+        yield
+    except IntegrityError:
+        raise Conflict(_("其他人刚刚做了同样的修改，您的修改没有保存：请刷新后查看")) from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -151,7 +167,7 @@ def save_area(eng, actor: Actor, data: dict, area_id: int | None = None, source:
     """
     require_role(actor, *EDITORS)
     _known(data, AREA_FIELDS)
-    with eng.db.transaction() as session:
+    with unique_or_conflict(), eng.db.transaction() as session:
         area = None
         if area_id is not None:
             area = session.get(Area, area_id)
@@ -324,7 +340,7 @@ def save_tag(eng, actor: Actor, data: dict, tag_id: int | None = None, source: s
     """
     require_role(actor, *EDITORS)
     _known(data, TAG_FIELDS)
-    with eng.db.transaction() as session:
+    with unique_or_conflict(), eng.db.transaction() as session:
         tag = None
         if tag_id is not None:
             tag = session.get(EnterpriseTag, tag_id)

@@ -39,6 +39,7 @@ from engine.services import xlsx
 from engine.services.common import Actor
 from engine.services.common import require_role
 from engine.services.enterprise_catalog import find_tag
+from engine.services.enterprise_catalog import unique_or_conflict
 from engine.storage.models import Area
 from engine.storage.models import Case
 from engine.storage.models import Enterprise
@@ -285,7 +286,7 @@ def import_file(
         "errors": [],
     }
     try:
-        with eng.db.transaction() as session:
+        with unique_or_conflict(), eng.db.transaction() as session:
             importer = _Importer(session, eng, actor, source, report)
             importer.enterprises(sheets.get(ENTERPRISES, []))
             importer.memberships(sheets.get(MEMBERSHIPS, []))
@@ -404,7 +405,7 @@ class _Importer:
             if enterprise is None or tag is None:
                 continue
             try:
-                changed = enterprise_service.join(
+                changed = enterprise_service.add_membership(
                     self.session,
                     self.eng,
                     self.actor,

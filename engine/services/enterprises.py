@@ -35,6 +35,7 @@ from engine.services.enterprise_catalog import area_names
 from engine.services.enterprise_catalog import find_area
 from engine.services.enterprise_catalog import find_tag
 from engine.services.enterprise_catalog import tag_rows
+from engine.services.enterprise_catalog import unique_or_conflict
 from engine.storage.models import Area
 from engine.storage.models import Enterprise
 from engine.storage.models import EnterpriseChange
@@ -392,7 +393,7 @@ def _replace_contacts(
 def create_enterprise(eng, actor: Actor, data: dict, source: str = "page") -> dict:
     """A new enterprise file. :raises ValidationFailed: a bad field, or the credit code is on file already."""
     require_role(actor, *CREATORS)
-    with eng.db.transaction() as session:
+    with unique_or_conflict(), eng.db.transaction() as session:
         enterprise = add_enterprise(session, eng, actor, data, source=source)
         return _summaries(session, [enterprise])[0]
 
@@ -406,7 +407,7 @@ def update_enterprise(
     :raises NotFound: no such enterprise. :raises ValidationFailed: a bad field or contact (named); nothing saved.
     """
     require_role(actor, *EDITORS)
-    with eng.db.transaction() as session:
+    with unique_or_conflict(), eng.db.transaction() as session:
         enterprise = _enterprise(session, enterprise_id)
         errors: dict[str, str] = {}
         checked = _contacts(contacts, errors) if contacts is not None else None
@@ -451,7 +452,7 @@ def _parse_day(value, field: str, errors: dict) -> dt.date | None:
     return day
 
 
-def join(
+def add_membership(
     session: Session,
     eng,
     actor: Actor,
@@ -563,12 +564,12 @@ def join_tag(
     :raises NotFound: no such enterprise or tag. :raises ValidationFailed: a bad value (named).
     """
     require_role(actor, *POOL_EDITORS)
-    with eng.db.transaction() as session:
+    with unique_or_conflict(), eng.db.transaction() as session:
         enterprise = _enterprise(session, enterprise_id)
         found = find_tag(session, tag)
         if found is None:
             raise ValidationFailed(_("没有这个企业库或标签"), {"tag": _("没有这个企业库或标签")})
-        changed = join(
+        changed = add_membership(
             session, eng, actor, enterprise, found, batch=batch, since=since, note=note, source=source
         )
         if changed:
@@ -726,7 +727,7 @@ def set_year(eng, actor: Actor, enterprise_id: int, year, values: dict, source: 
     clean = check_year_values(values, errors)
     if errors:
         raise ValidationFailed(_("年度数据有误，请按提示修改"), errors)
-    with eng.db.transaction() as session:
+    with unique_or_conflict(), eng.db.transaction() as session:
         enterprise = _enterprise(session, enterprise_id)
         changed = save_year(session, eng, actor, enterprise, number, clean, source)
         return {"year": number, "changed": changed, **{k: _number(v) for k, v in clean.items()}}

@@ -536,3 +536,12 @@ def test_a_handler_sees_only_its_units_cases_in_the_groups(eng, actors, journey)
     journey.dispatch(other["case_id"], lead="land")
     grouped = case_list.search_cases(eng, actors("handler_power"), {}, group="area")
     assert sum(g["count"] for g in grouped["groups"]) == 1
+
+
+def test_a_name_taken_meanwhile_is_a_conflict_not_a_crash(eng, actors, monkeypatch):
+    """Two managers saving the same new name at once: the check passes for both, the unique index refuses one."""
+    monkeypatch.setattr(catalog, "_unique", lambda *args: None)  # as if the other save had not committed yet
+    before = len(catalog.list_areas(eng, actors("manager")))
+    with pytest.raises(Conflict, match="其他人刚刚"):
+        catalog.save_area(eng, actors("manager"), {"name": "列东街道"})
+    assert len(catalog.list_areas(eng, actors("manager"))) == before
