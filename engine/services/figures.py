@@ -36,6 +36,7 @@ from engine.domain.vocabulary import TIERS
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
 from engine.i18n import _
+from engine.storage.append import append
 from engine.storage.models import Case
 from engine.storage.models import CaseUnit
 from engine.storage.models import FigureDaily
@@ -169,25 +170,27 @@ def credit(session: Session, eng, case: Case, party: Party, measure: str, amount
     if not amount:
         return
     day = day or party.day
-    session.add(
-        FigureFact(
-            case_id=case.case_id,
-            measure=measure,
-            party=party.party,
-            day=day,
-            amount=amount,
-            unit_id=party.unit_id,
-            role=party.role,
-            tier=party.tier if party.party == "tier" else case.tier,
-            field=case.field,
-            category=case.category,
-            channel=case.channel,
-            batch=case.batch,
-            at=eng.now(),
-        )
+    tier = party.tier if party.party == "tier" else case.tier
+    append(
+        session,
+        FigureFact.__table__,
+        {
+            "case_id": case.case_id,
+            "measure": measure,
+            "party": party.party,
+            "day": day,
+            "amount": amount,
+            "unit_id": party.unit_id,
+            "role": party.role,
+            "tier": tier,
+            "field": case.field,
+            "category": case.category,
+            "channel": case.channel,
+            "batch": case.batch,
+            "at": eng.now(),
+        },
     )
     pending = session.info.setdefault("figure_daily", collections.defaultdict(collections.Counter))
-    tier = party.tier if party.party == "tier" else case.tier
     for dim, key, key2 in _daily_keys(
         party.party, party.unit_id, party.role, tier, case.field, case.category, case.channel, case.batch
     ):
