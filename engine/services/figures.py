@@ -17,6 +17,7 @@ import collections
 import dataclasses
 import datetime as dt
 import functools
+import json
 import re
 
 from sqlalchemy import event
@@ -149,16 +150,47 @@ def _state(session: Session, case: Case) -> dict:
     cases = session.info.setdefault("figure_cases", {})
     state = cases.get(case.case_id)
     if state is None:
-        seen = {}
-        rows = session.execute(
-            select(
-                FigureFact.party, FigureFact.unit_id, FigureFact.role, FigureFact.tier, FigureFact.day
-            ).where(FigureFact.case_id == case.case_id, FigureFact.measure == "collected")
-        )
-        for party, unit_id, role, tier, day in rows:
-            seen[_party_key(party, unit_id, role, tier)] = Party(party, day, unit_id, role, tier)
+        seen = _stored_parties(case)
+        if seen is None:  # not summarised on the case yet: read its facts once, and keep them there
+            seen = {}
+            rows = session.execute(
+                select(
+                    FigureFact.party, FigureFact.unit_id, FigureFact.role, FigureFact.tier, FigureFact.day
+                ).where(FigureFact.case_id == case.case_id, FigureFact.measure == "collected")
+            )
+            for party, unit_id, role, tier, day in rows:
+                seen[_party_key(party, unit_id, role, tier)] = Party(party, day, unit_id, role, tier)
+            _store_parties(case, seen)
         state = cases[case.case_id] = {"seen": seen, "units": None}
     return state
+
+
+def parties_known(case: Case) -> bool:
+    """Whether the case row says which parties have been credited (else they are read from its facts)."""
+    return case.figure_parties is not None
+
+
+def _stored_parties(case: Case) -> dict | None:
+    if case.figure_parties is None:
+        return None
+    seen = {}
+    for party, unit_id, role, tier, day in json.loads(case.figure_parties):
+        seen[_party_key(party, unit_id, role, tier)] = Party(
+            party, dt.date.fromisoformat(day), unit_id, role, tier
+        )
+    return seen
+
+
+def _store_parties(case: Case, seen: dict) -> None:
+    """Summarise the credited parties on the case row (written with it, in the transaction that credits them)."""
+    case.figure_parties = json.dumps(
+        [
+            [p.party, p.unit_id, p.role, p.tier if p.party == "tier" else None, p.day.isoformat()]
+            for p in seen.values()
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def _party_key(party, unit_id, role, tier):
@@ -201,6 +233,7 @@ def _collect(session, eng, case: Case, state: dict, party: Party) -> None:
     key = _party_key(party.party, party.unit_id, party.role, party.tier)
     if key not in state["seen"]:
         state["seen"][key] = party
+        _store_parties(case, state["seen"])
         credit(session, eng, case, party, "collected")
 
 
@@ -230,15 +263,19 @@ def current_parties(session: Session, case: Case, tier=None) -> list[Party]:
     return parties
 
 
-def after_sync(session: Session, eng, case: Case, was: Before, units: list[tuple[int, str]]) -> None:
-    """After the case row follows its workflow: credit new parties, returns and approved extensions."""
+def after_sync(session: Session, eng, case: Case, was: Before, units: list[tuple[int, str]] | None) -> None:
+    """After the case row follows its workflow: credit new parties, returns and approved extensions.
+
+    `units` are the units now involved as (unit id, "lead" or "co"), or None when they are the ones of the case's
+    previous step (which credited them) and its parties are known (`parties_known`)."""
     state = _state(session, case)
-    state["units"] = units
+    if units is not None:
+        state["units"] = units
     today = local_day(eng.now())
     _collect(session, eng, case, state, Party("case", local_day(case.created_at)))
     if case.tier:
         _collect(session, eng, case, state, Party("tier", today, tier=case.tier))
-    for unit_id, role in units:
+    for unit_id, role in units or ():
         _collect(session, eng, case, state, Party("unit", today, unit_id, role))
     returned = (case.returns_count or 0) - was.returns
     if returned > 0:
