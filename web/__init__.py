@@ -49,8 +49,10 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import errors
     from web import evaluation
     from web import figures
+    from web import helpers
     from web import holidays
     from web import i18n
+    from web import inputs
     from web import notifications
     from web import open311
     from web import pairing
@@ -60,7 +62,9 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import security
     from web import tasks
 
+    app.url_map.converters["int"] = helpers.RecordIdConverter
     security.init_app(app)
+    inputs.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)

@@ -19,6 +19,7 @@ from engine.errors import SpecError
 from engine.errors import ValidationFailed
 from engine.services import design as design_service
 from engine.services import forms_admin
+from engine.services.common import parse_id
 from engine.services.common import require_role
 from web.helpers import actor
 from web.helpers import eng
@@ -124,10 +125,9 @@ def rollback(version_id: int):
 @bp.get("/diff")
 @login_required
 def diff():
-    try:
-        old, new = int(request.args.get("old", "")), int(request.args.get("new", ""))
-    except ValueError:
-        raise ValidationFailed(_("请选择要比较的两个版本"), {"old": _("版本号应为整数")}) from None
+    old, new = parse_id(request.args.get("old")), parse_id(request.args.get("new"))
+    if old is None or new is None:
+        raise ValidationFailed(_("请选择要比较的两个版本"), {"old": _("版本号应为整数")})
     return render_template("design/diff.html", diff=design_service.diff_versions(eng(), actor(), old, new))
 
 
@@ -210,10 +210,9 @@ def import_inspect():
 @bp.route("/cases/<int:case_id>/migrate", methods=["GET", "POST"])
 @login_required
 def migrate(case_id: int):
-    try:
-        target = int(request.values.get("to", ""))
-    except ValueError:
-        raise ValidationFailed(_("请选择目标版本"), {"to": _("版本号应为整数")}) from None
+    target = parse_id(request.values.get("to"))
+    if target is None:
+        raise ValidationFailed(_("请选择目标版本"), {"to": _("版本号应为整数")})
     if request.method == "POST":
         try:
             design_service.migrate_case(eng(), actor(), case_id, target)

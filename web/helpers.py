@@ -6,12 +6,27 @@ from flask import current_app
 from flask import request
 from flask import url_for
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from engine.context import Engine
 from engine.services import auth as auth_service
 from engine.services import enterprises as enterprise_service
 from engine.services.attachments import Upload
+from engine.services.common import MAX_ID
 from engine.services.common import Actor
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:…>` in every route (create_app installs it under that name): a record id. A number beyond MAX_ID
+    names no row, so it is answered 404 here, whatever the method, instead of reaching the database, which
+    cannot compare a column with it. (Refusing it as a mismatch would let another method's rule for the same
+    path answer 405.)"""
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(MAX_ID)) or int(value) > MAX_ID:
+            raise NotFound()
+        return super().to_python(value)
 
 
 def eng() -> Engine:

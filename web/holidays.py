@@ -4,6 +4,7 @@ one year's schedule entered on the page or imported from .xlsx / .csv, its histo
 from __future__ import annotations
 
 import io
+import re
 
 from flask import Blueprint
 from flask import flash
@@ -36,7 +37,7 @@ def index():
 def open_year():
     """The "other year" box of the list: to that year's page (the page checks the year)."""
     value = request.args.get("year", "").strip()
-    if not value.isdigit():
+    if not re.fullmatch(r"[0-9]{1,4}", value):  # not str.isdigit: "²" is a digit int() refuses
         flash(_("请输入四位数的年份，如 2031"), "warning")
         return redirect(url_for("holidays.index"))
     return redirect(url_for("holidays.year", year=int(value)))

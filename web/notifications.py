@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_login import login_required
 
 from engine.services import notifications as notification_service
+from engine.services.common import parse_id
 from web.helpers import actor
 from web.helpers import eng
 
@@ -39,9 +40,8 @@ def index():
 @bp.post("/notifications/read")
 @login_required
 def read():
-    ids = [int(i) for i in request.form.getlist("notification_id") if i.isdigit()] or None
-    notification_service.mark_read(eng(), actor(), ids)
-    target = request.form.get("case_id")
-    if target and target.isdigit():
-        return redirect(url_for("cases.detail", case_id=int(target)))
+    notification_service.mark_read(eng(), actor(), request.form.getlist("notification_id") or None)
+    target = parse_id(request.form.get("case_id"))
+    if target is not None:
+        return redirect(url_for("cases.detail", case_id=target))
     return redirect(url_for("notifications.index"))

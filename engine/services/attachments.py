@@ -14,6 +14,7 @@ from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services.access import can_see_case
 from engine.services.common import Actor
+from engine.services.common import parse_id
 from engine.storage.models import Attachment
 from engine.storage.models import Case
 
@@ -159,7 +160,8 @@ def link_form_attachments(
         if field.widget != "file":
             continue
         for attachment_id in data.get(field.name) or []:
-            row = session.get(Attachment, attachment_id)
+            known = parse_id(attachment_id)  # a number beyond the id column's range names no file
+            row = session.get(Attachment, known) if known is not None else None
             if (
                 row is None
                 or (row.case_id is None and row.uploaded_by != actor.user_id)

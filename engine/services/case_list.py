@@ -19,9 +19,12 @@ from engine.domain.vocabulary import TIERS
 from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services import figures
+from engine.services.common import MAX_ID
 from engine.services.common import Actor
 from engine.services.common import paginate
+from engine.services.common import parse_id
 from engine.services.common import unit_names
+from engine.services.common import whole_number
 from engine.storage import search
 from engine.storage.models import Area
 from engine.storage.models import Case
@@ -96,15 +99,15 @@ def case_query(actor: Actor, filters: dict, dialect: str = "sqlite", now=None):
         # The cases a figure counted: its dimensions apply to the facts (the unit or tier at the time), not to
         # where the case stands now.
         dims = {k: f.pop(k) for k in FIGURE_DIMS if k in f}
-        if "unit" in dims and not str(dims["unit"]).isdigit():
-            raise ValidationFailed(_("查询条件有误"), {"unit": _("应为单位编号")})
+        if "unit" in dims:
+            dims["unit"] = _id(dims["unit"], "unit", _("应为单位编号"))
         period = figures.parse_period(str(f.pop("period", "")) or None, today=now.astimezone(LOCAL_TZ).date())
         behind = figures.drill_cases(period, str(f.pop("figure")), dims, str(f.pop("role", "lead")))
         query = query.where(Case.case_id.in_(behind))
     if "overdue" in f:
         late = [HumanTask.case_id == Case.case_id, HumanTask.role == "handler", HumanTask.due_at < now]
-        if "unit" in f and str(f["unit"]).isdigit():
-            late.append(HumanTask.unit_id == int(f["unit"]))
+        if "unit" in f and whole_number(f["unit"]) is not None:
+            late.append(HumanTask.unit_id == _id(f["unit"], "unit", _("应为单位编号")))
         query = query.where(exists().where(*late))
     if "open" in f:
         query = query.where(Case.status != "closed")
@@ -114,7 +117,7 @@ def case_query(actor: Actor, filters: dict, dialect: str = "sqlite", now=None):
         if key in f:
             query = query.where(getattr(Case, key) == f[key])
     if "enterprise_id" in f:
-        query = query.where(Case.enterprise_id == _int(f["enterprise_id"], "enterprise_id"))
+        query = query.where(Case.enterprise_id == _id(f["enterprise_id"], "enterprise_id"))
     if "unit" in f:
         unit_id = _unit_id(f["unit"])
         query = query.where(
@@ -127,7 +130,7 @@ def case_query(actor: Actor, filters: dict, dialect: str = "sqlite", now=None):
     if "date_from" in f:
         query = query.where(Case.created_at >= _local_day(f["date_from"], "date_from"))
     if "date_to" in f:
-        query = query.where(Case.created_at < _local_day(f["date_to"], "date_to") + dt.timedelta(days=1))
+        query = query.where(Case.created_at < _local_day(f["date_to"], "date_to", days_after=1))
     return _class_filters(query, f, dialect)
 
 
@@ -172,26 +175,37 @@ def _id_of(model, value: str):
     return select(id_column).where((model.code == value) | (model.name == value)).limit(1).scalar_subquery()
 
 
-def _int(value, field: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed(_("查询条件有误"), {field: _("应为数字")}) from None
+def _id(value, field: str, message: str | None = None) -> int:
+    """A record id given as a filter. :raises ValidationFailed: not a whole number from 1 to MAX_ID."""
+    number = parse_id(value)
+    if number is None:
+        raise ValidationFailed(
+            _("查询条件有误"), {field: message or _("应为 1 到 %(maximum)s 之间的整数", maximum=MAX_ID)}
+        )
+    return number
 
 
 def _unit_id(value):
     """A unit filter given by id or code; an unknown code simply matches nothing."""
-    if isinstance(value, int) or str(value).isdigit():
-        return int(value)
+    if whole_number(value) is not None:
+        return _id(value, "unit", _("应为单位编号"))
     return select(Unit.unit_id).where(Unit.code == str(value)).scalar_subquery()
 
 
-def _local_day(value, field: str) -> dt.datetime:
+def _local_day(value, field: str, days_after: int = 0) -> dt.datetime:
+    """The start (local midnight) of the day `value` names, or of the day `days_after` it, as a UTC moment.
+
+    :raises ValidationFailed: not a date, or one at the calendar's edge (year 1 or 9999) that has no such moment.
+    """
     try:
         day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     except ValueError:
         raise ValidationFailed(_("查询条件有误"), {field: _("日期格式应为 YYYY-MM-DD")}) from None
-    return dt.datetime.combine(day, dt.time(0), tzinfo=LOCAL_TZ)
+    try:
+        start = dt.datetime.combine(day, dt.time(0), tzinfo=LOCAL_TZ) + dt.timedelta(days=days_after)
+        return start.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValidationFailed(_("查询条件有误"), {field: _("日期超出范围")}) from None
 
 
 def search_cases(eng, actor: Actor, filters: dict | None = None, page=1, per_page=20, group=None) -> dict:

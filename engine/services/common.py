@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import PermissionDenied
+from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.storage.models import CaseEvent
 from engine.storage.models import Unit
@@ -86,24 +89,58 @@ def user_names(session: Session, user_ids) -> dict[int, str]:
     return dict(session.execute(select(User.user_id, User.display_name).where(User.user_id.in_(ids))).all())
 
 
-# Ids are 32-bit integers: a larger number in a URL or a filter names nothing (and SQLite cannot even bind one).
+# Record ids are `integer` columns, 32 bits on PostgreSQL (SQLite takes 64): a larger number names no row, and a
+# driver asked to compare a column with it fails instead of finding nothing (psycopg: out of range; sqlite3:
+# OverflowError from 2^63). So an id that comes from outside is checked against this before it reaches a query.
 MAX_ID = 2**31 - 1
-MAX_PAGE = 100_000  # an offset past any real list; a larger page number would overflow the database's OFFSET
+# No list is that long, and a larger page would push OFFSET ((page - 1) * per_page) past 64 bits.
+MAX_PAGE = MAX_ID
+MAX_PER_PAGE = 200
+
+_WHOLE_NUMBER = re.compile(r"\s*([+-]?)0*([0-9]+)\s*")
 
 
 def in_id_range(value: int) -> bool:
     return -MAX_ID <= value <= MAX_ID
 
 
-def paginate(
-    page: int | None, per_page: int | None, default: int = 20, maximum: int = 200
-) -> tuple[int, int]:
-    try:
-        page = min(MAX_PAGE, max(1, int(page or 1)))
-    except (TypeError, ValueError):
-        page = 1
-    try:
-        per_page = min(maximum, max(1, int(per_page or default)))
-    except (TypeError, ValueError):
-        per_page = default
-    return page, per_page
+def whole_number(value) -> int | None:
+    """A whole number as a request gives it (an int, an integral float from JSON, or ASCII digits from a query
+    string or a form), else None. Digits too many to be any id or page come back as a number just as far out of
+    range (MAX_ID squared, signed), without converting thousands of digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value.is_integer() else None
+    if not isinstance(value, str):
+        return None
+    match = _WHOLE_NUMBER.fullmatch(value)
+    if match is None:
+        return None
+    sign, digits = match.groups()
+    number = int(digits) if len(digits) <= 30 else MAX_ID**2
+    return -number if sign == "-" else number
+
+
+def parse_id(value) -> int | None:
+    """A record id from outside (a path, a query string, a form or JSON) as an int, or None when it cannot name
+    a row: not a whole number, below 1, or beyond MAX_ID."""
+    number = whole_number(value)
+    return number if number is not None and 1 <= number <= MAX_ID else None
+
+
+def paginate(page, per_page, default: int = 20, maximum: int = MAX_PER_PAGE) -> tuple[int, int]:
+    """(page, per_page) from a request: a missing, malformed or non-positive page is the first one, and per_page
+    is kept within 1..maximum (default when missing or malformed).
+
+    :raises ValidationFailed: a page number beyond MAX_PAGE.
+    """
+    number = whole_number(page)
+    if number is not None and number > MAX_PAGE:
+        raise ValidationFailed(
+            _("页码超出范围"), {"page": _("页码应为 1 到 %(maximum)s 之间的整数", maximum=MAX_PAGE)}
+        )
+    size = whole_number(per_page)
+    return max(1, number or 1), (min(maximum, max(1, size)) if size else default)

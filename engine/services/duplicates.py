@@ -19,6 +19,7 @@ from engine.i18n import _
 from engine.i18n import reader_language
 from engine.services.access import can_see_case
 from engine.services.common import Actor
+from engine.services.common import parse_id
 from engine.services.common import record_event
 from engine.services.common import require_role
 from engine.services.enterprises import normalise_credit_code
@@ -64,10 +65,10 @@ def find_duplicates(
     with eng.db.read() as session:
         enterprise_ids = set()
         if enterprise_id not in (None, ""):
-            try:
-                enterprise_ids.add(int(enterprise_id))
-            except (TypeError, ValueError):
-                raise ValidationFailed(_("企业编号有误"), {"enterprise_id": _("应为数字")}) from None
+            known = parse_id(enterprise_id)  # a number beyond the id column's range names no enterprise
+            if known is None:
+                raise ValidationFailed(_("企业编号有误"), {"enterprise_id": _("应为数字")})
+            enterprise_ids.add(known)
         code = normalise_credit_code(credit_code)
         if code:
             enterprise_ids.update(

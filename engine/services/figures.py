@@ -38,6 +38,7 @@ from engine.domain.vocabulary import TIERS
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
 from engine.i18n import _
+from engine.services.common import parse_id
 from engine.storage.models import Area
 from engine.storage.models import Case
 from engine.storage.models import CaseUnit
@@ -459,17 +460,20 @@ def parse_period(
     if not code:
         today = today or dt.date.today()
         return quarter_of(today)
-    if m := re.fullmatch(r"(\d{4})", code):
-        year = int(m[1])
-        return Period(dt.date(year, 1, 1), dt.date(year, 12, 31), f"{year}年", str(year))
-    if m := re.fullmatch(r"(\d{4})-Q([1-4])", code):
-        return quarter_period(int(m[1]), int(m[2]))
-    if m := re.fullmatch(r"(\d{4})-(\d{1,2})", code):
-        year, month = int(m[1]), int(m[2])
-        if 1 <= month <= 12:
-            start = dt.date(year, month, 1)
-            end = dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
-            return Period(start, end, f"{year}年{month}月", f"{year}-{month:02d}")
+    try:
+        if m := re.fullmatch(r"([0-9]{4})", code):
+            year = int(m[1])
+            return Period(dt.date(year, 1, 1), dt.date(year, 12, 31), f"{year}年", str(year))
+        if m := re.fullmatch(r"([0-9]{4})-Q([1-4])", code):
+            return quarter_period(int(m[1]), int(m[2]))
+        if m := re.fullmatch(r"([0-9]{4})-([0-9]{1,2})", code):
+            year, month = int(m[1]), int(m[2])
+            if 1 <= month <= 12:
+                start = dt.date(year, month, 1)
+                end = dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
+                return Period(start, end, f"{year}年{month}月", f"{year}-{month:02d}")
+    except ValueError:
+        pass  # year 0, or a period running past the year 9999: no such period on the calendar
     raise ValidationFailed(
         _("统计期间应写作 2026、2026-Q3 或 2026-07，或填写起止日期"),
         {"period": _("应写作 2026、2026-Q3 或 2026-07")},
@@ -514,10 +518,9 @@ def _clean_filters(filters: dict | None) -> dict:
                 _("筛选条件有误"), {key: _("应为 %(values)s 之一", values="、".join(values))}
             )
     if "unit" in f:
-        try:
-            f["unit"] = int(f["unit"])
-        except ValueError:
-            raise ValidationFailed(_("筛选条件有误"), {"unit": _("应为单位编号")}) from None
+        f["unit"] = parse_id(f["unit"])
+        if f["unit"] is None:
+            raise ValidationFailed(_("筛选条件有误"), {"unit": _("应为单位编号")})
     for key in ("area", "pool", "tag"):
         if key in f and not (f[key].isdigit() and len(f[key]) <= 9):
             raise ValidationFailed(_("筛选条件有误"), {key: _("应为编号")})
@@ -724,11 +727,10 @@ def trend(session: Session, period: Period, filters: dict | None = None, role: s
             by_day[day][measure] += int(amount or 0)
     daily = period.days <= 62
     buckets: dict = {}
-    day = period.start
-    while day <= period.end:
+    for offset in range(period.days):  # never a day past the end (which may be the calendar's last)
+        day = period.start + dt.timedelta(days=offset)
         key = day.isoformat() if daily else day.strftime("%Y-%m")
         buckets.setdefault(key, collections.Counter())
-        day += dt.timedelta(days=1)
     for day, counts in by_day.items():
         buckets[day.isoformat() if daily else day.strftime("%Y-%m")].update(counts)
     return [

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.services.common import Actor
 from engine.services.common import paginate
+from engine.services.common import parse_id
 from engine.storage.models import Case
 from engine.storage.models import Notification
 from engine.storage.models import User
@@ -95,8 +96,14 @@ def list_notifications(eng, actor: Actor, page=1, per_page=20, unread_only: bool
         }
 
 
-def mark_read(eng, actor: Actor, notification_ids: list[int] | None = None) -> int:
-    """Mark the actor's notifications read (all of them when no ids are given). Returns how many changed."""
+def mark_read(eng, actor: Actor, notification_ids: list | None = None) -> int:
+    """Mark the actor's notifications read (all of them when no ids are given). Returns how many changed.
+
+    Ids come as a request gives them (ints, or digits from a form); one that cannot name a notification (see
+    `parse_id`) marks nothing.
+    """
+    if notification_ids is not None:
+        notification_ids = [i for i in map(parse_id, notification_ids) if i is not None]
     with eng.db.transaction() as session:
         statement = update(Notification).where(
             Notification.user_id == actor.user_id, Notification.read_at.is_(None)

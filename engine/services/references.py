@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services.common import Actor
+from engine.services.common import parse_id
 from engine.storage.models import Enterprise
 from engine.storage.models import Unit
 from engine.storage.models import User
@@ -43,7 +44,8 @@ def check_references(session: Session, actor: Actor, form, data: dict) -> None:
             if session.scalar(query) is None:
                 errors[field.name] = _("找不到符合要求的人员：%(user)s", user=value)
         elif field.widget == "enterprise":
-            if session.get(Enterprise, value) is None:
+            enterprise_id = parse_id(value)  # a number beyond the id column's range names no enterprise
+            if enterprise_id is None or session.get(Enterprise, enterprise_id) is None:
                 errors[field.name] = _("企业不存在，请从列表中选择或先新建企业")
     lead, co = data.get("lead_unit"), data.get("co_units") or []
     if lead and lead in co:
