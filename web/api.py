@@ -62,6 +62,11 @@ def body() -> dict:
     return data
 
 
+def _is_integer(value) -> bool:
+    """A JSON integer: true and false are not numbers here, though Python counts them as ints."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(
@@ -124,7 +129,7 @@ def revoke_token(token_id: int):
 def service_token():
     data = body()
     days = data.get("days")
-    if days is not None and not isinstance(days, int):
+    if days is not None and not _is_integer(days):
         raise ValidationFailed("有效期应为整数天数", {"days": "应为整数"})
     issued = auth_service.issue_service_token(
         eng(), g.actor, str(data.get("username", "")), str(data.get("name", "")), days
@@ -247,7 +252,7 @@ def complete_task(task_id: str):
     if not isinstance(form_data, dict):
         raise ValidationFailed("data 应为对象，键为表单字段", {"data": "应为对象"})
     lock_version = data.get("lock_version")
-    if lock_version is not None and not isinstance(lock_version, int):
+    if lock_version is not None and not _is_integer(lock_version):
         raise ValidationFailed("lock_version 应为整数", {"lock_version": "应为整数"})
     return jsonify(task_service.complete_task(eng(), g.actor, task_id, form_data, lock_version=lock_version))
 
@@ -286,7 +291,7 @@ def list_notifications():
 @token_required
 def read_notifications():
     ids = body().get("notification_ids")
-    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+    if ids is not None and (not isinstance(ids, list) or not all(_is_integer(i) for i in ids)):
         raise ValidationFailed(
             "notification_ids 应为整数列表（省略则全部标为已读）", {"notification_ids": "应为整数列表"}
         )
