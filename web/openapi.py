@@ -339,7 +339,26 @@ def _schemas(register: dict) -> dict:
                     ),
                 },
                 "attachments": {"type": "array", "items": _ref("Attachment")},
-            }
+                "pairing": {
+                    "type": "array",
+                    "items": _ref("Pairing"),
+                    "description": "企业的包联（各层级的领导、单位、干部）",
+                },
+                "plan_items": {
+                    "type": "array",
+                    "description": "关联的一企一策事项（本单位可见的）",
+                    "items": _object(
+                        {
+                            "item_id": RECORD_ID,
+                            "title": STRING,
+                            "status": STRING,
+                            "plan_id": RECORD_ID,
+                            "plan_title": STRING,
+                        }
+                    ),
+                },
+            },
+            optional=("pairing", "plan_items"),
         ),
         "CaseTask": _object(TASK_HOLDER | {"can_act": BOOLEAN}, description="诉求当前的任务和办理人"),
         "CaseEvent": _object(

@@ -32,7 +32,8 @@ def _ref(name: str) -> dict:
 def _null(schema: dict) -> dict:
     if "$ref" in schema:
         return {"anyOf": [schema, {"type": "null"}]}
-    nullable = {**schema, "type": [schema["type"], "null"]}
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    nullable = {**schema, "type": [*types, "null"]}
     if "enum" in schema:
         nullable["enum"] = [*schema["enum"], None]
     return nullable

@@ -409,7 +409,7 @@ PATHS: dict = {
                 "200": _json(_ref("RosterImported")),
                 **ERRORS,
                 "422": _json(
-                    {"oneOf": [_ref("RosterRowErrors"), _ref("Error")]},
+                    {"anyOf": [_ref("RosterRowErrors"), _ref("Error")]},
                     "有问题的行（error.rows）或文件（error.fields）",
                 ),
             },

@@ -459,6 +459,8 @@ def export(eng, actor: Actor, q: str, filters: dict | None, out) -> int:
     :raises PermissionDenied: a unit's handler (the list holds contacts). :raises ValidationFailed: bad filters.
     """
     enterprise_service.require_exporter(actor)
+    with eng.db.read() as session:  # bad filters refused before a workbook is begun
+        enterprise_service.enterprise_query(session, q, filters)
     workbook = Workbook(write_only=True)
     sheets = {title: workbook.create_sheet(title) for title in SHEETS}
     for title, sheet in sheets.items():
