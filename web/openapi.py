@@ -12,6 +12,7 @@ from engine.domain.vocabulary import FLAGS
 from engine.services.common import MAX_ID
 from engine.services.common import MAX_PAGE
 from engine.services.common import MAX_PER_PAGE
+from engine.services.figures import FILTERS as FIGURE_FILTER_NAMES
 from engine.services.figures import GROUPS
 from engine.services.figures import MEASURES
 from engine.services.figures import ROLES as FIGURE_ROLES
@@ -469,8 +470,8 @@ def _schemas(register: dict) -> dict:
                 "group": _null({"type": "string", "enum": list(GROUPS)}),
                 "role": {"type": "string", "enum": list(FIGURE_ROLES)},
                 "filters": _object(
-                    {name: (RECORD_ID if name == "unit" else STRING) for name in FIGURE_FILTERS},
-                    optional=tuple(FIGURE_FILTERS),
+                    {name: (RECORD_ID if name == "unit" else STRING) for name in FIGURE_FILTER_NAMES},
+                    optional=FIGURE_FILTER_NAMES,
                     description="实际生效的筛选条件（承办单位用户总含本单位）",
                 ),
                 "total": _ref("FigureCounts"),
