@@ -6,7 +6,8 @@ time, the script exits 0 either way.
 
     .venv/bin/python bench/bench_figures.py                 # 1,000,000 cases per backend (~40 minutes)
     .venv/bin/python bench/bench_figures.py --quick         # 20,000 cases
-    options: --cases N   --pg URL   --no-pg   --keep   --explain
+    .venv/bin/python bench/bench_figures.py --smoke         # 800 cases: only checks that it still runs (CI)
+    options: --cases N   --pg URL   --no-pg   --no-sqlite   --keep   --explain
 
 --pg is a PostgreSQL URL whose role may CREATE DATABASE (default as bench_loop); the databases are called
 jn_bench_* and dropped at the end unless --keep. --explain prints, after the table, the plans of the slowest
@@ -68,7 +69,7 @@ from bench.bench_loop import prepared_engine  # noqa: E402
 from bench.bench_loop import run_per_backend  # noqa: E402
 from engine.domain.clock import LOCAL_TZ  # noqa: E402
 
-FULL, QUICK = 1_000_000, 20_000
+FULL, QUICK, SMOKE = 1_000_000, 20_000, 800
 DATA_START = dt.datetime(2023, 1, 1, 8, 0, tzinfo=LOCAL_TZ)
 DATA_NOW = dt.datetime(2026, 11, 20, 20, 0, tzinfo=LOCAL_TZ)  # "now" of the data: the last cases, live()
 QUARTER, YEAR = "2026-Q3", "2025"
@@ -762,7 +763,13 @@ def main(argv=None) -> int:
     ours, rest = parser.parse_known_args(argv)
     EXPLAIN = ours.explain
     status = run_per_backend(
-        __doc__, rest, quick=ours.cases or QUICK, full=ours.cases or FULL, what="cases", bench=bench
+        __doc__,
+        rest,
+        smoke=ours.cases or SMOKE,
+        quick=ours.cases or QUICK,
+        full=ours.cases or FULL,
+        what="cases",
+        bench=bench,
     )
     if PLANS:
         print("\nPlans of the statements (>= 10 ms) of the queries over target:\n")

@@ -3,7 +3,8 @@ SQLite and PostgreSQL. Prints the machine facts and one table; never asserts on 
 
     .venv/bin/python bench/bench_import.py            # 5,000 rows
     .venv/bin/python bench/bench_import.py --quick    # 500 rows
-    options: --pg URL   --no-pg   --keep
+    .venv/bin/python bench/bench_import.py --smoke    # 20 rows: only checks that it still runs (CI)
+    options: --pg URL   --no-pg   --no-sqlite   --keep
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def bench(table: Table, databases: Databases, backend: str, n: int, tmp: Path) -
 
 
 def main(argv=None) -> int:
-    return run_per_backend(__doc__, argv, quick=500, full=5_000, what="rows", bench=bench)
+    return run_per_backend(__doc__, argv, smoke=20, quick=500, full=5_000, what="rows", bench=bench)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ one table; never asserts on time, always exits 0. Memory: the peak of Python all
 
     .venv/bin/python bench/bench_ledger.py           # 50,000 cases per backend
     .venv/bin/python bench/bench_ledger.py --quick   # 5,000
-    options: --pg URL   --no-pg   --keep
+    .venv/bin/python bench/bench_ledger.py --smoke   # 200: only checks that it still runs (CI)
+    options: --pg URL   --no-pg   --no-sqlite   --keep
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ def bench_export(table: Table, databases: Databases, backend: str, n: int, tmp: 
 
 
 def main(argv=None) -> int:
-    return run_per_backend(__doc__, argv, quick=5_000, full=50_000, what="cases", bench=bench_export)
+    return run_per_backend(
+        __doc__, argv, smoke=200, quick=5_000, full=50_000, what="cases", bench=bench_export
+    )
 
 
 if __name__ == "__main__":

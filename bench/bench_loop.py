@@ -3,8 +3,11 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/bench_loop.py [--quick] [--pg URL] [--no-pg] [--only 1,2,3,4,5]
-                                         [--http-workers N] [--keep] [--profile FILE]
+    .venv/bin/python bench/bench_loop.py [--quick | --smoke] [--pg URL] [--no-pg] [--no-sqlite]
+                                         [--only 1,2,3,4,5] [--http-workers N] [--keep] [--profile FILE]
+
+--smoke runs every section at the smallest sizes (tests/bench/test_bench_smoke.py runs it in CI): it only shows
+that the script still works; its figures mean nothing.
 
 --pg is a PostgreSQL URL whose role may CREATE DATABASE (default postgresql://jienan:jienan@127.0.0.1:5432/
 postgres); every database the script creates is called jn_bench_* and dropped at the end (unless --keep).
@@ -18,7 +21,8 @@ What it measures (all on processes/case_handling.bpmn, department path: dispatch
 verify -> revisit -> close_out):
 
 1. raw SpiffWorkflow in memory, per user-task completion (task.run + refresh_timers + do_engine_steps), with
-   our JienanScriptEngine and a `decide` evaluating processes/triage.dmn through engine.rules.
+   our JienanScriptEngine (the script helpers of engine.workflow.script_api) and a `decide` evaluating the rule
+   tables of processes/*.dmn through engine.rules; the form data is parsed by the task's form first (untimed).
    1b. the same plus the lean serializer round trip (runtime.loads / runtime.dumps) per completion.
 2. the service layer per completion (tasks.complete_task: load + act + save + projection + commit) on SQLite
    (file DB, WAL) and PostgreSQL (a fresh database: migrate, deploy, seed users); registration separately.
@@ -59,6 +63,7 @@ import tempfile
 import threading
 import time
 import traceback
+import types
 import uuid
 from pathlib import Path
 from time import perf_counter
@@ -342,17 +347,27 @@ def bench_raw(table: Table, n_cases: int) -> None:
     from SpiffWorkflow.bpmn import BpmnWorkflow
     from SpiffWorkflow.util.task import TaskState
 
+    from engine.domain.clock import Clock
+    from engine.forms.schema import load_form
     from engine.rules import parse_dmn
+    from engine.services.flow import case_start_data
     from engine.workflow import runtime
+    from engine.workflow.script_api import ScriptApi
     from engine.workflow.scripts import JienanScriptEngine
     from engine.workflow.specs import parse_bpmn
 
     parsed = parse_bpmn((ROOT / "processes/case_handling.bpmn").read_text("utf-8"))  # parsed once
-    document = parse_dmn((ROOT / "processes/triage.dmn").read_text("utf-8"))
-    engine = JienanScriptEngine()
+    tables = {  # every rule table the diagram may call (triage, supervision, escalation, ...), parsed once
+        decision_id: decision.table
+        for path in sorted((ROOT / "processes").glob("*.dmn"))
+        for decision_id, decision in parse_dmn(path.read_text("utf-8")).decisions.items()
+    }
+    api = ScriptApi(Clock())  # the helpers scripts call (now_iso, working_days_after, set_flag, ...)
+    engine = JienanScriptEngine(helpers=api.functions())
 
     def decide(decision_id, task):
-        result = document.decisions[decision_id].table.evaluate(
+        api.effects.clear()  # effects (flags, notifications) are the service layer's business, not timed here
+        result = tables[decision_id].evaluate(
             task.data, resolve=lambda expression, context: engine.environment.evaluate(expression, context)
         )
         return dict(result.outputs)
@@ -360,29 +375,25 @@ def bench_raw(table: Table, n_cases: int) -> None:
     engine.decide = decide
     samples = _sample_items(n_cases)
 
+    def submitted(task_name: str, data: dict, lead: str) -> dict:
+        """The form data as the service passes it on: parsed by the task's form (types, defaults); not timed."""
+        return load_form(parsed.human_tasks[task_name].form_key).parse_submission(form_data(data, lead))
+
     def start(index: int) -> BpmnWorkflow:
         item = samples[index]
         wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
         wf.jienan_spec_key = "1"
-        wf.task_tree.data.update(
-            {
-                "case_id": index + 1,
-                "case_no": f"JN202601{index + 1:06d}",
-                "round_no": 1,
-                "field": item["field"],
-                "category": item["category"] if item["category"] != "政策咨询" else "其他",
-                "channel": item["channel"],
-                "urgency": "紧急",
-                "library": "general",
-                "tier": None,
-                "time_limit_days": None,
-                "lead_unit": None,
-                "co_units": [],
-                "responsible_leader": None,
-                "returns_count": 0,
-                "outcome": None,
-            }
+        case = types.SimpleNamespace(
+            case_id=index + 1,
+            case_no=f"JN202601{index + 1:06d}",
+            field=item["field"],
+            category=item["category"] if item["category"] != "政策咨询" else "其他",
+            channel=item["channel"],
+            urgency="紧急",
+            library="general",
+            returns_count=0,
         )
+        wf.task_tree.data.update(case_start_data(case, 1))  # what flow.start_round gives a new round
         wf.refresh_timers()
         wf.do_engine_steps()  # registration: start -> triage (DMN) -> dispatch READY; not timed
         return wf
@@ -394,7 +405,7 @@ def bench_raw(table: Table, n_cases: int) -> None:
         for name, _role, data in DEPARTMENT_PATH:
             (ready,) = wf.get_tasks(state=TaskState.READY, manual=True)
             assert ready.task_spec.name == name, (ready.task_spec.name, name)
-            task_id, payload = ready.id, form_data(data, lead)
+            task_id, payload = ready.id, submitted(name, data, lead)
             started = perf_counter()
             task = wf.get_task_from_id(task_id)
             task.data.update(payload)
@@ -410,7 +421,7 @@ def bench_raw(table: Table, n_cases: int) -> None:
         state = runtime.dumps(start(index))
         lead = LEADS[index % len(LEADS)]
         for name, _role, data in DEPARTMENT_PATH:
-            payload = form_data(data, lead)
+            payload = submitted(name, data, lead)
             started = perf_counter()
             wf = runtime.loads(state, resolve, engine)  # as flow.load: no engine steps before acting
             (ready,) = runtime.ready_human_tasks(wf)
@@ -1302,13 +1313,21 @@ def machine_facts(pg_version: str | None, load_start: str, code: str) -> list[st
     ]
 
 
+def run_mode(args) -> str:
+    return "--smoke" if args.smoke else "--quick" if args.quick else "full"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (~1-2 minutes)")
     parser.add_argument(
+        "--smoke", action="store_true", help="the smallest sizes: checks that every section still runs"
+    )
+    parser.add_argument(
         "--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG), help="PostgreSQL admin URL"
     )
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and PostgreSQL databases")
     parser.add_argument("--only", default="1,2,3,4,5", help="comma-separated sections to run, e.g. 2,3")
     parser.add_argument(
@@ -1318,7 +1337,19 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     only = {s.strip() for s in args.only.split(",")}
 
-    if args.quick:
+    if args.smoke:
+        sizes = dict(
+            raw=3,
+            service=3,
+            round_cases=2,
+            rounds=3,
+            http_cases=6,
+            http_s=10,
+            clients=2,
+            big=1_000,
+            samples=5,
+        )
+    elif args.quick:
         sizes = dict(
             raw=100,
             service=60,
@@ -1351,7 +1382,7 @@ def main(argv=None) -> int:
     load_start = load_average()
     code = code_version()  # at the start: other people may commit while this runs
     pg_version = None if args.no_pg else dbs.pg_version()
-    backends = ["sqlite"] + (["postgresql"] if pg_version else [])
+    backends = ([] if args.no_sqlite else ["sqlite"]) + (["postgresql"] if pg_version else [])
     started = perf_counter()
     try:
         if "1" in only:
@@ -1412,7 +1443,7 @@ def main(argv=None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     print("\n".join(machine_facts(pg_version, load_start, code)))
     print(
-        f"run:       {'--quick' if args.quick else 'full'}, {perf_counter() - started:.0f} s, "
+        f"run:       {run_mode(args)}, {perf_counter() - started:.0f} s, "
         f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
     )
     print()
@@ -1424,18 +1455,23 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-def run_per_backend(doc: str, argv, *, quick: int, full: int, what: str, bench) -> int:
-    """The main() of a one-measurement benchmark: --quick/--pg/--no-pg/--keep, then `bench(table, databases,
-    backend, n, tmp)` on SQLite and (when reachable) PostgreSQL, then the machine facts and the table."""
+def run_per_backend(doc: str, argv, *, smoke: int, quick: int, full: int, what: str, bench) -> int:
+    """The main() of a one-measurement benchmark: --smoke/--quick/--pg/--no-pg/--no-sqlite/--keep, then
+    `bench(table, databases, backend, n, tmp)` on SQLite and (when reachable) PostgreSQL, then the machine facts
+    and the table."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help=f"{quick:,} {what} instead of {full:,}")
+    parser.add_argument(
+        "--smoke", action="store_true", help=f"{smoke:,} {what}: checks that the script still runs"
+    )
     parser.add_argument(
         "--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG), help="PostgreSQL admin URL"
     )
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases")
     args = parser.parse_args(argv)
-    n = quick if args.quick else full
+    n = smoke if args.smoke else quick if args.quick else full
     load_start = load_average()
     table = Table()
     with tempfile.TemporaryDirectory(prefix="jienan-bench-") as folder:
@@ -1443,7 +1479,8 @@ def run_per_backend(doc: str, argv, *, quick: int, full: int, what: str, bench) 
         databases = Databases(tmp, None if args.no_pg else args.pg, args.keep)
         pg_version = databases.pg_version() if not args.no_pg else None
         try:
-            bench(table, databases, "sqlite", n, tmp)
+            if not args.no_sqlite:
+                bench(table, databases, "sqlite", n, tmp)
             if pg_version:
                 bench(table, databases, "postgresql", n, tmp)
             else:
@@ -1451,6 +1488,6 @@ def run_per_backend(doc: str, argv, *, quick: int, full: int, what: str, bench) 
         finally:
             databases.drop_all()
     print("\n".join(machine_facts(pg_version, load_start, code_version())))
-    print(f"run:       {'quick' if args.quick else 'full'}; {n:,} {what} per backend\n")
+    print(f"run:       {run_mode(args).lstrip('-')}; {n:,} {what} per backend\n")
     print(table.render())
     return 0

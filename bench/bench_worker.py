@@ -3,7 +3,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/bench_worker.py [--quick] [--pg URL] [--no-pg]
+    .venv/bin/python bench/bench_worker.py [--quick | --smoke] [--pg URL] [--no-pg] [--no-sqlite]
 
 --pg is a PostgreSQL URL whose role may CREATE DATABASE (default postgresql://jienan:jienan@127.0.0.1:5432/
 postgres); every database the script creates is called jn_wbench_* and dropped at the end. SQLite files live in
@@ -81,6 +81,7 @@ from bench_loop import log  # noqa: E402
 from bench_loop import machine_facts  # noqa: E402
 from bench_loop import prepared_engine  # noqa: E402
 from bench_loop import register  # noqa: E402
+from bench_loop import run_mode  # noqa: E402
 
 from engine.domain.clock import LOCAL_TZ as LOCAL  # noqa: E402
 
@@ -678,12 +679,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="200 due among 20,000 open cases")
     parser.add_argument(
+        "--smoke", action="store_true", help="10 due among 410 open cases: checks that it still runs"
+    )
+    parser.add_argument(
         "--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG), help="PostgreSQL admin URL"
     )
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args(argv)
     logging.getLogger("SpiffWorkflow").setLevel(logging.WARNING)
-    if args.quick:
+    if args.smoke:
+        sizes = dict(due=10, small=200, big=400, samples=5)
+    elif args.quick:
         sizes = dict(due=200, small=2_000, big=19_800, samples=SAMPLES)
     else:
         sizes = dict(due=1_000, small=10_000, big=99_000, samples=SAMPLES)
@@ -697,7 +704,7 @@ def main(argv=None) -> int:
     load_start = load_average()
     code = code_version()
     pg_version = None if args.no_pg else dbs.pg_version()
-    backends = ["sqlite"] + (["postgresql"] if pg_version else [])
+    backends = ([] if args.no_sqlite else ["sqlite"]) + (["postgresql"] if pg_version else [])
     started = perf_counter()
     try:
         for backend in backends:
@@ -710,7 +717,7 @@ def main(argv=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     print("\n".join(machine_facts(pg_version, load_start, code)))
     print(
-        f"run:       {'--quick' if args.quick else 'full'}, {perf_counter() - started:.0f} s, "
+        f"run:       {run_mode(args)}, {perf_counter() - started:.0f} s, "
         f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {sizes['due']:,} due among "
         f"{sizes['due'] + sizes['big']:,} open cases"
     )
