@@ -62,3 +62,23 @@ def test_smallest_size_runs_and_prints_its_table(script):
         and not row.rstrip().endswith("yes")
     ]
     assert not problems, "\n".join(problems)
+
+
+def test_compare_runs_against_a_revision():
+    """bench/compare.py checks HEAD out into a temporary worktree and compares it with the working tree."""
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    args = ["--no-sqlite", "--pg", PG_URL] if PG_URL else []
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BENCH_PG_URL")}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "compare.py"), "HEAD", "--rounds", "2", "--cases", "1", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _table(done.stdout), done.stdout[-3000:]
+    backend = "postgresql" if PG_URL else "sqlite"
+    assert f"x of HEAD ({backend}:" in done.stdout, done.stdout[-3000:]
