@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import functools
 import re
 
 from sqlalchemy import event
@@ -103,7 +104,16 @@ ATTRIBUTES = ("tier", "field", "category", "channel", "batch", "area", "size")
 def daily_keys(
     party, unit_id, role, tier, field, category, channel, batch, area=None, size=None, tags=()
 ) -> list[tuple[str, str, str]]:
-    """The per-day total rows (dim, key, key2) one fact adds to.
+    """The per-day total rows (dim, key, key2) one fact adds to (see `_daily_keys`)."""
+    return list(_daily_keys(party, unit_id, role, tier, field, category, channel, batch, area, size, tuple(tags)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _daily_keys(
+    party, unit_id, role, tier, field, category, channel, batch, area, size, tags
+) -> tuple[tuple[str, str, str], ...]:
+    """The per-day total rows (dim, key, key2) one fact adds to; the same few combinations come up again and
+    again, so the answers are kept.
 
     Single dimensions: all / field / category / channel / batch / area / size / tag (the case), tier (the tier),
     lead / co (the unit; key = unit id). Pairs, both ways round, so that any one filter with any one grouping reads
@@ -144,7 +154,7 @@ def daily_keys(
             rows += [(f"{name}*{a}", key, values[a]), (f"{a}*{name}", values[a], key)]
         for tag in tags:
             rows += [(f"{name}*tag", key, tag), (f"tag*{name}", tag, key)]
-    return rows
+    return tuple(rows)
 
 
 def tag_ids(tags: str | None) -> list[str]:
@@ -246,7 +256,7 @@ def credit(session: Session, eng, case: Case, party: Party, measure: str, amount
     )
     pending = session.info.setdefault("figure_daily", collections.defaultdict(collections.Counter))
     tier = party.tier if party.party == "tier" else case.tier
-    for dim, key, key2 in daily_keys(
+    for dim, key, key2 in _daily_keys(
         party.party,
         party.unit_id,
         party.role,
@@ -257,7 +267,7 @@ def credit(session: Session, eng, case: Case, party: Party, measure: str, amount
         case.batch,
         str(area_id) if area_id is not None else None,
         size,
-        tag_ids(tags),
+        tuple(tag_ids(tags)),
     ):
         pending[(day, dim, key, key2)][measure] += amount
 
@@ -365,16 +375,22 @@ def _forget(session: Session) -> None:
 
 
 def add_to_daily(session: Session, rows: list[dict]) -> None:
-    dialect = session.get_bind().dialect.name
+    """Add `rows` (day, dim, key, key2 and every measure) to the per-day totals: one upsert run for many rows."""
+    if rows:
+        session.execute(_daily_upsert(session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _daily_upsert(dialect: str):
+    """The upsert of one per-day row, built once per dialect: executed for many rows at once it is compiled
+    once and then taken from the statement cache (a multi-row VALUES list would compile on every commit)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = FigureDaily.__table__
-    for start in range(0, len(rows), 500):
-        stmt = insert(table).values(rows[start : start + 500])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["day", "dim", "key", "key2"],
-            set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES},
-        )
-        session.execute(stmt)
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=["day", "dim", "key", "key2"],
+        set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES},
+    )
 
 
 def rebuild_daily(session: Session) -> int:
@@ -384,9 +400,9 @@ def rebuild_daily(session: Session) -> int:
     query = select(FigureFact).order_by(FigureFact.fact_id).execution_options(yield_per=5000)
     for f in session.scalars(query):
         area = str(f.area_id) if f.area_id is not None else None
-        for dim, key, key2 in daily_keys(
+        for dim, key, key2 in _daily_keys(
             f.party, f.unit_id, f.role, f.tier, f.field, f.category, f.channel, f.batch, area, f.size_class,
-            tag_ids(f.tags),
+            tuple(tag_ids(f.tags)),
         ):  # fmt: skip
             totals[(f.day, dim, key, key2)][f.measure] += f.amount
     rows = [
