@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
 from engine.i18n import _
+from engine.storage.append import append
 from engine.storage.models import CaseEvent
 from engine.storage.models import Unit
 from engine.storage.models import User
@@ -54,21 +55,23 @@ def record_event(
     actor: Actor | None,
     data: dict | None = None,
     task_name: str | None = None,
-) -> CaseEvent:
-    """Append one audit event (never updated or deleted afterwards)."""
-    event = CaseEvent(
-        case_id=case_id,
-        round_no=round_no,
-        at=eng.now(),
-        actor_id=actor.user_id if actor else None,
-        actor_name=actor.display_name if actor else None,
-        kind=kind,
-        task_name=task_name,
-        title=title,
-        data=data,
+) -> None:
+    """Append one audit event (never updated or deleted afterwards; written with the transaction's others)."""
+    append(
+        session,
+        CaseEvent.__table__,
+        {
+            "case_id": case_id,
+            "round_no": round_no,
+            "at": eng.now(),
+            "actor_id": actor.user_id if actor else None,
+            "actor_name": actor.display_name if actor else None,
+            "kind": kind,
+            "task_name": task_name,
+            "title": title,
+            "data": data,
+        },
     )
-    session.add(event)
-    return event
 
 
 def units_by_code(session: Session, codes) -> dict[str, Unit]:

@@ -41,6 +41,7 @@ from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services.common import parse_id
 from engine.storage.models import Area
+from engine.storage.append import append
 from engine.storage.models import Case
 from engine.storage.models import CaseUnit
 from engine.storage.models import Enterprise
@@ -234,28 +235,30 @@ def credit(session: Session, eng, case: Case, party: Party, measure: str, amount
         return
     day = day or party.day
     area_id, size, tags = _classes(session, case, _state(session, case))
-    session.add(
-        FigureFact(
-            case_id=case.case_id,
-            measure=measure,
-            party=party.party,
-            day=day,
-            amount=amount,
-            unit_id=party.unit_id,
-            role=party.role,
-            tier=party.tier if party.party == "tier" else case.tier,
-            field=case.field,
-            category=case.category,
-            channel=case.channel,
-            batch=case.batch,
-            area_id=area_id,
-            size_class=size,
-            tags=tags,
-            at=eng.now(),
-        )
+    tier = party.tier if party.party == "tier" else case.tier
+    append(
+        session,
+        FigureFact.__table__,
+        {
+            "case_id": case.case_id,
+            "measure": measure,
+            "party": party.party,
+            "day": day,
+            "amount": amount,
+            "unit_id": party.unit_id,
+            "role": party.role,
+            "tier": tier,
+            "field": case.field,
+            "category": case.category,
+            "channel": case.channel,
+            "batch": case.batch,
+            "area_id": area_id,
+            "size_class": size,
+            "tags": tags,
+            "at": eng.now(),
+        },
     )
     pending = session.info.setdefault("figure_daily", collections.defaultdict(collections.Counter))
-    tier = party.tier if party.party == "tier" else case.tier
     for dim, key, key2 in _daily_keys(
         party.party,
         party.unit_id,

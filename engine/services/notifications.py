@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.services.common import Actor
 from engine.services.common import paginate
 from engine.services.common import parse_id
+from engine.storage.append import append
 from engine.storage.models import Case
 from engine.storage.models import Notification
 from engine.storage.models import User
@@ -50,10 +51,19 @@ def notify(
     """Queue one notification per user (inside the caller's transaction)."""
     now = eng.now()
     for user_id in dict.fromkeys(u for u in user_ids if u):
-        session.add(
-            Notification(
-                user_id=user_id, case_id=case_id, kind=kind, title=title[:200], body=body, created_at=now
-            )
+        append(
+            session,
+            Notification.__table__,
+            {
+                "user_id": user_id,
+                "case_id": case_id,
+                "kind": kind,
+                "title": title[:200],
+                "body": body,
+                "created_at": now,
+                "read_at": None,
+                "sent_at": None,
+            },
         )
 
 
