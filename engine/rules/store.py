@@ -22,8 +22,13 @@ class RuleCache:
         self._lock = threading.Lock()
 
     def table(self, version: RuleVersion):
-        table = self._tables.get(version.rule_version_id)
+        return self.table_of(version.rule_version_id, lambda: version)
+
+    def table_of(self, version_id: int, version):
+        """The parsed table of this version; `version()` gives its row when it is not parsed yet."""
+        table = self._tables.get(version_id)
         if table is None:
+            version = version()
             document = parse_dmn(version.dmn_xml, source=f"{version.decision_id}#{version.rule_version_id}")
             decision = document.decisions.get(version.decision_id)
             if decision is None:
@@ -40,11 +45,6 @@ class RuleCache:
         return table
 
 
-def latest_rule_version(session: Session, decision_id: str) -> RuleVersion | None:
-    """The live version of a decision table (what new decisions use)."""
-    return versions.active_version(session, "rules", decision_id)
-
-
 def decide(
     session: Session, cache: RuleCache, decision_id: str, context: dict, resolve=None
 ) -> tuple[dict, dict]:
@@ -54,10 +54,10 @@ def decide(
     :raises RuleError: unknown decision, no rule matched, the table's hit policy was violated, or the outputs
         are not what the process can use (unknown tier, negative limit).
     """
-    version = latest_rule_version(session, decision_id)
-    if version is None:
+    version_id = versions.active_version_id(session, "rules", decision_id)
+    if version_id is None:
         raise RuleError(_("规则表 %(decision)s 尚未发布", decision=decision_id))
-    table = cache.table(version)
+    table = cache.table_of(version_id, lambda: session.get(RuleVersion, version_id))
     result = table.evaluate(context, resolve=resolve)
     outputs = result.outputs
     if outputs is None:
@@ -72,5 +72,5 @@ def decide(
     audit = result.to_audit()
     audit["output_labels"] = {output.name: output.label or output.name for output in table.outputs}
     audit["annotations"] = [table.rules[index - 1].annotation for index in result.matched]
-    audit.update(decision_id=decision_id, rule_version_id=version.rule_version_id, table_name=table.name)
+    audit.update(decision_id=decision_id, rule_version_id=version_id, table_name=table.name)
     return dict(outputs), audit

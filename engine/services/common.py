@@ -74,11 +74,23 @@ def record_event(
     )
 
 
-def units_by_code(session: Session, codes) -> dict[str, Unit]:
-    codes = [c for c in codes if c]
-    if not codes:
-        return {}
-    return {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_(codes)))}
+@dataclasses.dataclass(frozen=True)
+class UnitRef:
+    unit_id: int
+    code: str
+    is_active: bool
+
+
+def unit_directory(session: Session) -> dict[str, UnitRef]:
+    """Every unit by code, read once per transaction: a form's unit fields and the case's units look codes up
+    here instead of asking the database for each (a session lives for one service call)."""
+    directory = session.info.get("unit_directory")
+    if directory is None:
+        rows = session.execute(select(Unit.unit_id, Unit.code, Unit.is_active))
+        directory = session.info["unit_directory"] = {
+            code: UnitRef(unit_id, code, bool(active)) for unit_id, code, active in rows
+        }
+    return directory
 
 
 def unit_names(session: Session) -> dict[int, str]:

@@ -545,10 +545,19 @@ def interview_unit(data: dict) -> dict | None:
 
 
 def complete(
-    eng, session: Session, stager, actor: Actor, task: HumanTask, raw, uploads, lock_version
+    eng,
+    session: Session,
+    stager,
+    actor: Actor,
+    task: HumanTask,
+    instance: WorkflowInstance,
+    raw,
+    uploads,
+    lock_version,
 ) -> dict:
-    """Complete an evaluation task (review, interview) in the caller's transaction. Its forms take no files."""
-    instance = session.get(WorkflowInstance, task.instance_id, with_for_update=True)
+    """Complete an evaluation task (review, interview) in the caller's transaction. Its forms take no files.
+
+    `instance` is the task's, locked by the caller (tasks._visible_task)."""
     if lock_version is not None and int(lock_version) != instance.lock_version:
         raise Conflict(_("页面已过期：其他人刚刚处理了这项考评任务，请刷新后再提交"))
     board = session.scalars(

@@ -19,6 +19,7 @@ import collections
 import dataclasses
 import datetime as dt
 import functools
+import json
 import re
 
 from sqlalchemy import event
@@ -182,32 +183,38 @@ def _state(session: Session, case: Case) -> dict:
     cases = session.info.setdefault("figure_cases", {})
     state = cases.get(case.case_id)
     if state is None:
-        seen, classes = {}, None
-        rows = session.execute(
-            select(
-                FigureFact.party,
-                FigureFact.unit_id,
-                FigureFact.role,
-                FigureFact.tier,
-                FigureFact.day,
-                FigureFact.area_id,
-                FigureFact.size_class,
-                FigureFact.tags,
-            ).where(FigureFact.case_id == case.case_id, FigureFact.measure == "collected")
-        )
-        for party, unit_id, role, tier, day, area_id, size, tags in rows:
-            seen[_party_key(party, unit_id, role, tier)] = Party(party, day, unit_id, role, tier)
-            if party == "case":
-                classes = (area_id, size, tags)
-        state = cases[case.case_id] = {"seen": seen, "units": None, "classes": classes}
+        stored = _stored_parties(case)
+        if stored is None:  # not summarised on the case yet: read its facts once, and keep them there
+            seen, classes = {}, None
+            rows = session.execute(
+                select(
+                    FigureFact.party,
+                    FigureFact.unit_id,
+                    FigureFact.role,
+                    FigureFact.tier,
+                    FigureFact.day,
+                    FigureFact.area_id,
+                    FigureFact.size_class,
+                    FigureFact.tags,
+                ).where(FigureFact.case_id == case.case_id, FigureFact.measure == "collected")
+            )
+            for party, unit_id, role, tier, day, area_id, size, tags in rows:
+                seen[_party_key(party, unit_id, role, tier)] = Party(party, day, unit_id, role, tier)
+                if party == "case":
+                    classes = (area_id, size, tags)
+            state = cases[case.case_id] = {"seen": seen, "units": None, "classes": classes}
+            _store_parties(case, state)
+        else:
+            seen, classes = stored
+            state = cases[case.case_id] = {"seen": seen, "units": None, "classes": classes}
     return state
 
 
 def _classes(session: Session, case: Case, state: dict) -> tuple:
     """The enterprise's area id, size class and tags (",3,7,") that the case's facts record: those it had when
     the case was collected (its first fact), so that every later fact of the case — its closure too — lands in
-    the same row as its collection, however the enterprise is reclassified meanwhile. Read from the case's
-    collected fact, or from the enterprise when there is none yet (one query either way)."""
+    the same row as its collection, however the enterprise is reclassified meanwhile. Kept on the case row with
+    its parties (or read from its collected fact); read from the enterprise when there is none yet."""
     if state["classes"] is None:
         rows = session.execute(
             select(Enterprise.area_id, Enterprise.size_class, EnterpriseMembership.tag_id)
@@ -223,6 +230,41 @@ def _classes(session: Session, case: Case, state: dict) -> tuple:
         tags = "," + ",".join(str(t) for t in ids) + "," if ids else None
         state["classes"] = (area_id, size, tags)
     return state["classes"]
+
+
+def parties_known(case: Case) -> bool:
+    """Whether the case row says which parties have been credited (else they are read from its facts)."""
+    return case.figure_parties is not None
+
+
+def _stored_parties(case: Case) -> tuple[dict, tuple | None] | None:
+    """(parties, classes) as the case row keeps them, or None when it does not yet."""
+    if case.figure_parties is None:
+        return None
+    stored = json.loads(case.figure_parties)
+    seen = {}
+    for party, unit_id, role, tier, day in stored["parties"]:
+        seen[_party_key(party, unit_id, role, tier)] = Party(
+            party, dt.date.fromisoformat(day), unit_id, role, tier
+        )
+    classes = stored.get("classes")
+    return seen, (tuple(classes) if classes else None)
+
+
+def _store_parties(case: Case, state: dict) -> None:
+    """Summarise the credited parties and the enterprise classes the facts record on the case row (written with
+    it, in the transaction that credits them)."""
+    case.figure_parties = json.dumps(
+        {
+            "parties": [
+                [p.party, p.unit_id, p.role, p.tier if p.party == "tier" else None, p.day.isoformat()]
+                for p in state["seen"].values()
+            ],
+            "classes": list(state["classes"]) if state["classes"] is not None else None,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def _party_key(party, unit_id, role, tier):
@@ -280,6 +322,7 @@ def _collect(session, eng, case: Case, state: dict, party: Party) -> None:
     if key not in state["seen"]:
         state["seen"][key] = party
         credit(session, eng, case, party, "collected")
+        _store_parties(case, state)  # after crediting: the first fact settles the classes too
 
 
 def current_parties(session: Session, case: Case, tier=None) -> list[Party]:
@@ -308,15 +351,19 @@ def current_parties(session: Session, case: Case, tier=None) -> list[Party]:
     return parties
 
 
-def after_sync(session: Session, eng, case: Case, was: Before, units: list[tuple[int, str]]) -> None:
-    """After the case row follows its workflow: credit new parties, returns and approved extensions."""
+def after_sync(session: Session, eng, case: Case, was: Before, units: list[tuple[int, str]] | None) -> None:
+    """After the case row follows its workflow: credit new parties, returns and approved extensions.
+
+    `units` are the units now involved as (unit id, "lead" or "co"), or None when they are the ones of the case's
+    previous step (which credited them) and its parties are known (`parties_known`)."""
     state = _state(session, case)
-    state["units"] = units
+    if units is not None:
+        state["units"] = units
     today = local_day(eng.now())
     _collect(session, eng, case, state, Party("case", local_day(case.created_at)))
     if case.tier:
         _collect(session, eng, case, state, Party("tier", today, tier=case.tier))
-    for unit_id, role in units:
+    for unit_id, role in units or ():
         _collect(session, eng, case, state, Party("unit", today, unit_id, role))
     returned = (case.returns_count or 0) - was.returns
     if returned > 0:

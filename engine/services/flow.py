@@ -12,6 +12,7 @@ import functools
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import delete
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine.domain.clock import LOCAL_TZ
@@ -25,6 +26,7 @@ from engine.services import figures
 from engine.services import notifications
 from engine.services.common import Actor
 from engine.services.common import record_event
+from engine.services.common import unit_directory
 from engine.storage import versions
 from engine.storage.models import Case
 from engine.storage.models import CaseRound
@@ -52,14 +54,14 @@ class WorkflowFailed(JienanError):
     http_status = 422
 
 
-def latest_version(session: Session, process_id: str = MAIN_PROCESS) -> ProcessVersion:
-    """The live version of the process: what new cases (and new rounds) start on."""
-    version = versions.active_version(session, "process", process_id)
-    if version is None:
+def latest_version_id(session: Session, process_id: str = MAIN_PROCESS) -> int:
+    """The id of the live version of the process: what new cases (and new rounds) start on."""
+    version_id = versions.active_version_id(session, "process", process_id)
+    if version_id is None:
         raise NotFound(
             _("流程 %(process)s 尚未部署，请管理员先初始化系统（jienan init）", process=process_id)
         )
-    return version
+    return version_id
 
 
 def parsed_version(eng, session: Session, version_id: int) -> ParsedProcess:
@@ -122,14 +124,14 @@ def case_start_data(case: Case, round_no: int) -> dict:
 
 def start_round(eng, session: Session, case: Case, actor: Actor | None, carried: dict | None = None) -> list:
     """Start handling round `case.round_no` as a new instance of the newest process version."""
-    version = latest_version(session)
-    parsed = parsed_version(eng, session, version.version_id)
+    version_id = latest_version_id(session)
+    parsed = parsed_version(eng, session, version_id)
     engine = script_engine(eng, session, case)
     data = case_start_data(case, case.round_no)
     data.update(carried or {})
-    workflow = runtime.create(parsed, str(version.version_id), engine, data)
+    workflow = runtime.create(parsed, str(version_id), engine, data)
     now = eng.now()
-    instance = new_instance(session, eng, version.version_id, case.case_id, case.round_no)
+    instance = new_instance(session, eng, version_id, case.case_id, case.round_no)
     session.add(
         CaseRound(
             case_id=case.case_id,
@@ -165,7 +167,13 @@ def load(eng, session: Session, instance: WorkflowInstance, case: Case):
     parsed = parsed_version(eng, session, instance.version_id)
     engine = script_engine(eng, session, case)
     workflow = runtime.loads(instance.state, lambda _key: parsed, engine)
+    engine.units_at_load = _units_in(runtime.current_data(workflow))
     return workflow, parsed, engine
+
+
+def _units_in(data: dict) -> tuple:
+    """The lead and co-handling units the workflow names (codes)."""
+    return data.get("lead_unit"), tuple(data.get("co_units") or ())
 
 
 def _run(eng, step):
@@ -255,7 +263,8 @@ def _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_
             data={"payload": repr(event.payload)[:500]},
         )
     data = runtime.current_data(workflow)
-    _sync_case(eng, session, case, data, now)
+    _sync_case(eng, session, case, data, now, getattr(engine, "units_at_load", None))
+    engine.units_at_load = _units_in(data)
     _apply_effects(eng, session, case, instance, engine.api.effects, actor)
     engine.api.effects.clear()
     instance.state = runtime.dumps(workflow)
@@ -320,12 +329,15 @@ def _apply_effects(eng, session, case: Case, instance: WorkflowInstance, effects
 
 def _finish_round(eng, session, case, instance, result, actor, data) -> list:
     session.execute(delete(HumanTask).where(HumanTask.instance_id == instance.instance_id))
-    round_row = session.get(CaseRound, (case.case_id, instance.round_no))
-    round_row.ended_at = eng.now()
-    round_row.result = "reopened" if result == "reopen" else "closed"
-    round_row.outcome = case.outcome
-    round_row.satisfaction = case.satisfaction
-    round_row.lead_unit_id = case.lead_unit_id
+    _end_round_row(
+        session,
+        (case.case_id, instance.round_no),
+        ended_at=eng.now(),
+        result="reopened" if result == "reopen" else "closed",
+        outcome=case.outcome,
+        satisfaction=case.satisfaction,
+        lead_unit_id=case.lead_unit_id,
+    )
     figures.round_ended(session, eng, case, reopened=result == "reopen")
     if result == "reopen":
         carried = {key: data.get(key) for key in CARRIED_KEYS}
@@ -367,8 +379,28 @@ def _finish_round(eng, session, case, instance, result, actor, data) -> list:
     return []
 
 
-def _sync_case(eng, session, case: Case, data: dict, now) -> None:
-    """Copy the workflow variables lists and search need onto the case row (and credit the figures' facts)."""
+def _end_round_row(session: Session, key: tuple[int, int], **values) -> None:
+    """Record how the round ended on its case_round row: on the object when this session holds it (a round
+    started in this transaction), else with one UPDATE (no need to read the row first)."""
+    row = next((o for o in session.new if isinstance(o, CaseRound) and (o.case_id, o.round_no) == key), None)
+    row = row or session.identity_map.get(session.identity_key(CaseRound, key))
+    if row is None:
+        session.execute(
+            update(CaseRound)
+            .where(CaseRound.case_id == key[0], CaseRound.round_no == key[1])
+            .values(**values)
+        )
+        return
+    for name, value in values.items():
+        setattr(row, name, value)
+
+
+def _sync_case(eng, session, case: Case, data: dict, now, units_before=None) -> None:
+    """Copy the workflow variables lists and search need onto the case row (and credit the figures' facts).
+
+    `units_before` are the units the workflow named when it was loaded: when they are still the same, the last
+    step kept case_unit in step with them (and credited them), so case_unit is not read again.
+    """
     was = figures.before(case)
     if data.get("tier"):
         case.tier = data["tier"]
@@ -378,7 +410,12 @@ def _sync_case(eng, session, case: Case, data: dict, now) -> None:
     on_the_spot = "resolved" if data.get("on_site_result") == "resolved" else None
     case.outcome = data.get("outcome") or on_the_spot or case.outcome
     case.satisfaction = data.get("satisfaction") or case.satisfaction
-    units = _sync_units(session, case, data.get("lead_unit"), list(data.get("co_units") or []))
+    co = list(data.get("co_units") or [])
+    if units_before == _units_in(data) and figures.parties_known(case):
+        # As the last step left them: its lead is the case's lead unit (without co-handling units, that is all).
+        units = None if co else [(case.lead_unit_id, "lead")] if case.lead_unit_id else []
+    else:
+        units = _sync_units(session, case, data.get("lead_unit"), list(data.get("co_units") or []))
     leader = data.get("responsible_leader")
     case.responsible_leader_id = (
         session.scalar(select(User.user_id).where(User.username == leader)) if leader else None
@@ -420,9 +457,12 @@ def _sync_units(session, case: Case, lead_code: str | None, co_codes: list[str])
     wanted = {code: "co" for code in co_codes if code} | ({lead_code: "lead"} if lead_code else {})
     missing = [code for code in wanted if code not in involved]
     if missing:
-        for unit in session.scalars(select(Unit).where(Unit.code.in_(missing))):
-            involved[unit.code] = CaseUnit(case_id=case.case_id, unit_id=unit.unit_id, relation="former")
-            session.add(involved[unit.code])
+        directory = unit_directory(session)
+        for code in missing:
+            if code in directory:
+                unit_id = directory[code].unit_id
+                involved[code] = CaseUnit(case_id=case.case_id, unit_id=unit_id, relation="former")
+                session.add(involved[code])
     for code, row in involved.items():
         relation = wanted.get(code, "former")
         if row.relation != relation:
@@ -508,16 +548,16 @@ def _project(
         if spec.case_status in CASE_STATUSES:
             statuses.append(spec.case_status)
         if task_id not in existing:
-            recipients = [assignee] if assignee else notifications.users_with_role(session, role, unit_id)
-            notifications.notify(
-                session,
-                eng,
-                recipients,
+            notice = dict(
                 case_id=case.case_id,
                 kind="task",
                 title=f"新任务：{spec.title}（{case.case_no}）",
                 body=case.title,
             )
+            if assignee:
+                notifications.notify(session, eng, [assignee], **notice)
+            else:
+                notifications.notify_role(session, eng, role, unit_id, **notice)
             record_event(
                 session,
                 eng,

@@ -62,14 +62,23 @@ def _check_extension_request(eng, case: Case, data: dict) -> None:
         )
 
 
-def complete(eng, session: Session, stager, actor, task: HumanTask, raw, uploads, lock_version) -> dict:
+def complete(
+    eng,
+    session: Session,
+    stager,
+    actor,
+    task: HumanTask,
+    instance: WorkflowInstance,
+    raw,
+    uploads,
+    lock_version,
+) -> dict:
     """Complete one of the case's tasks in the caller's transaction and run the diagram on.
 
-    Returns the result, or a `Refused` when the clock withdrew the task first (what the clock did is kept).
+    `instance` is the task's, locked by the caller (tasks._visible_task). Returns the result, or a `Refused` when
+    the clock withdrew the task first (what the clock did is kept).
     :raises ValidationFailed: bad form data. :raises Conflict: the page is stale or the task is done.
     """
-    # Row lock (PostgreSQL): a concurrent submit of the same case waits here, then finds the task gone (409).
-    instance = session.get(WorkflowInstance, task.instance_id, with_for_update=True)
     if lock_version is not None and int(lock_version) != instance.lock_version:
         raise Conflict(_("页面已过期：其他人刚刚处理了这件诉求，请刷新后再提交"))
     case = session.get(Case, task.case_id)

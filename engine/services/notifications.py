@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -22,6 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def users_with_role(session: Session, role: str, unit_id: int | None = None) -> list[int]:
+    return list(session.scalars(_with_role(role, unit_id)))
+
+
+def _with_role(role: str, unit_id: int | None = None):
     query = (
         select(User.user_id)
         .join(UserRole, UserRole.user_id == User.user_id)
@@ -29,7 +35,7 @@ def users_with_role(session: Session, role: str, unit_id: int | None = None) -> 
     )
     if unit_id is not None:
         query = query.where(User.unit_id == unit_id)
-    return list(session.scalars(query))
+    return query
 
 
 def audience_users(session: Session, case: Case, audience: str) -> list[int]:
@@ -65,6 +71,35 @@ def notify(
                 "sent_at": None,
             },
         )
+
+
+def notify_role(
+    session: Session,
+    eng,
+    role: str,
+    unit_id: int | None,
+    *,
+    case_id: int | None,
+    kind: str,
+    title: str,
+    body: str | None = None,
+) -> None:
+    """Notify everyone active with `role` (in `unit_id`, when given), as `notify(users_with_role(...))` would, in
+    one INSERT … SELECT (after the notifications queued before it)."""
+    columns = Notification.__table__.c
+    values = (
+        literal(case_id, columns.case_id.type),
+        literal(kind, columns.kind.type),
+        literal(title[:200], columns.title.type),
+        literal(body, columns.body.type),
+        literal(eng.now(), columns.created_at.type),
+    )
+    recipients = _with_role(role, unit_id).add_columns(*values)
+    session.execute(
+        insert(Notification).from_select(
+            ["user_id", "case_id", "kind", "title", "body", "created_at"], recipients
+        )
+    )
 
 
 def unread_count(eng, actor: Actor) -> int:

@@ -9,8 +9,8 @@ from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services.common import Actor
 from engine.services.common import parse_id
+from engine.services.common import unit_directory
 from engine.storage.models import Enterprise
-from engine.storage.models import Unit
 from engine.storage.models import User
 from engine.storage.models import UserRole
 
@@ -29,10 +29,8 @@ def check_references(session: Session, actor: Actor, form, data: dict) -> None:
             continue
         if field.widget in ("unit", "units"):
             codes = value if isinstance(value, list) else [value]
-            known = set(
-                session.scalars(select(Unit.code).where(Unit.code.in_(codes), Unit.is_active.is_(True)))
-            )
-            unknown = [c for c in codes if c not in known]
+            units = unit_directory(session)
+            unknown = [c for c in codes if not (c in units and units[c].is_active)]
             if unknown:
                 errors[field.name] = _("单位不存在：%(units)s", units="、".join(map(str, unknown)))
         elif field.widget == "user":

@@ -10,7 +10,7 @@ from engine.storage.models import HumanTask
 from engine.storage.models import WorkflowInstance
 
 # Each runner module has KIND, load(eng, session, instance), fire(eng, session, instance) and
-# complete(eng, session, stager, actor, task, raw, uploads, lock_version).
+# complete(eng, session, stager, actor, task, instance, raw, uploads, lock_version) (the instance locked by the caller).
 RUNNERS = {loop.KIND: loop, evaluation.KIND: evaluation}
 
 

@@ -102,8 +102,23 @@ def _task_row(task: HumanTask, units, people, actor: Actor) -> dict:
     }
 
 
-def _visible_task(session: Session, actor: Actor, task_id: str, kind: str | None = None) -> HumanTask:
-    task = session.get(HumanTask, str(task_id))
+def _visible_task(
+    session: Session, actor: Actor, task_id: str, kind: str | None = None, *, lock: bool = False
+) -> tuple[HumanTask, WorkflowInstance]:
+    """The task the actor may act on, with its instance (read in the same statement).
+
+    With `lock` the instance row is locked (PostgreSQL) by that statement: a concurrent submit of the same case
+    waits there, then finds the task no longer ready in the instance it reads (409).
+    """
+    query = (
+        select(HumanTask, WorkflowInstance)
+        .join(WorkflowInstance, WorkflowInstance.instance_id == HumanTask.instance_id)
+        .where(HumanTask.task_id == str(task_id))
+    )
+    if lock:
+        query = query.with_for_update(of=WorkflowInstance)
+    found = session.execute(query).first()
+    task, instance = found if found is not None else (None, None)
     if task is not None and kind is not None and subjects.kind_of(task) != kind:
         raise NotFound(_("找不到这个考评任务") if kind == "evaluation" else _("找不到这个任务"))
     if task is None:
@@ -124,15 +139,14 @@ def _visible_task(session: Session, actor: Actor, task_id: str, kind: str | None
         raise NotFound(_("找不到这个任务"))
     if not can_act(actor, task):
         raise PermissionDenied(_("这个任务不归您办理"))
-    return task
+    return task, instance
 
 
 def get_task(eng, actor: Actor, task_id: str, *, kind: str | None = None) -> dict:
     """A task with its form (schema) and the current values to pre-fill it; with `kind`, only a task of that
     kind ("case", "evaluation"). :raises NotFound: no such task (of that kind)."""
     with eng.db.read() as session:
-        task = _visible_task(session, actor, task_id, kind)
-        instance = session.get(WorkflowInstance, task.instance_id)
+        task, instance = _visible_task(session, actor, task_id, kind)
         workflow, _parsed, _engine = subjects.runner(task).load(eng, session, instance)
         live = runtime.find_ready_task(workflow, task.task_id)
         form = eng.forms.get(task.form_key) if task.form_key else None
@@ -179,9 +193,9 @@ def complete_task(
     stager = FileStager(eng.settings.upload_dir)
     try:
         with eng.db.transaction() as session:
-            task = _visible_task(session, actor, task_id, kind)
+            task, instance = _visible_task(session, actor, task_id, kind, lock=True)
             result = subjects.runner(task).complete(
-                eng, session, stager, actor, task, raw, uploads or [], lock_version
+                eng, session, stager, actor, task, instance, raw, uploads or [], lock_version
             )
     except BaseException:
         stager.discard()

@@ -23,15 +23,18 @@ def append(session: Session, table: Table, row: dict) -> None:
     session.info.setdefault(QUEUE, {}).setdefault(table, []).append(row)
 
 
-def write(session: Session) -> None:
-    """Write the queued rows now (after flushing the ORM's pending rows, which they may refer to)."""
-    if not session.info.get(QUEUE):
+def write(session: Session, tables=None) -> None:
+    """Write the queued rows (of `tables`, else all) now, after flushing the ORM's pending rows (they may refer
+    to them) unless autoflush is off."""
+    queued = session.info.get(QUEUE)
+    if not queued:
         return
     if session.autoflush:
         session.flush()
-    queued = session.info.pop(QUEUE, None) or {}
-    for table, rows in queued.items():
-        session.execute(insert(table), rows)
+    due = [(table, queued.pop(table)) for table in list(queued) if tables is None or table in tables]
+    connection = session.connection()  # not session.execute: these statements need no ORM and no hook
+    for table, rows in due:
+        connection.execute(insert(table), rows)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -40,9 +43,12 @@ def _before_reading(state: ORMExecuteState) -> None:
     if not queued:
         return
     mappers = state.all_mappers
-    if mappers and not any(mapper.local_table in queued for mapper in mappers):
-        return  # an ORM statement on other tables
-    write(state.session)
+    if not mappers:
+        write(state.session)  # not an ORM statement: it may read anything
+        return
+    touched = [mapper.local_table for mapper in mappers if mapper.local_table in queued]
+    if touched:
+        write(state.session, touched)
 
 
 @event.listens_for(Session, "before_commit")

@@ -261,6 +261,10 @@ class Case(Base):
     )  # engine.storage.search.grams(search_text), indexed
     tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)  # public tracking link
     batch: Mapped[str | None] = mapped_column(String(100), index=True)  # 交办批次 of an imported visit sheet
+    # Which parties the figures have credited with the case and their cohort days (JSON, engine.services.figures):
+    # a summary of this case's "collected" facts kept in the same transaction as they are written, so a step
+    # need not read them back. NULL (cases from before it, or rows loaded in bulk): read from the facts.
+    figure_parties: Mapped[str | None] = mapped_column(Text)
 
     # The dashboard's "open now by flag": an index-only count over the open cases.
     __table_args__ = (Index("ix_case_record_status_flag", "status", "flag"),)

@@ -7,6 +7,7 @@ version already has makes that version live again instead of storing a copy, so 
 
 from __future__ import annotations
 
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,7 +35,22 @@ def active_version(session: Session, kind: str, key: str):
 
 
 def active_version_id(session: Session, kind: str, key: str) -> int | None:
-    version = active_version(session, kind, key)
+    """The id of the live version (as `active_version` finds it), read in one statement without its content."""
+    _model, id_column, key_column = _MODELS[kind]
+    pointer = (
+        select(ActiveVersion.version_id)
+        .where(ActiveVersion.kind == kind, ActiveVersion.key == key)
+        .scalar_subquery()
+    )
+    live = session.scalar(
+        select(id_column)
+        .where(key_column == key, or_(id_column == pointer, pointer.is_(None)))
+        .order_by(id_column.desc())
+        .limit(1)
+    )
+    if live is not None:
+        return live
+    version = active_version(session, kind, key)  # a pointer to a missing version: as active_version decides
     if version is None:
         return None
     return version.version_id if kind == "process" else version.rule_version_id

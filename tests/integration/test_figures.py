@@ -285,3 +285,64 @@ def test_a_new_process_version_mid_period_counts_the_same(eng, journey, actors):
     total = _figures(eng)["total"]
     assert (total["collected"], total["closed"], total["resolved"], total["on_time"]) == (2, 2, 2, 2)
     assert total["satisfaction_rate"] == 100.0
+
+
+def _facts(eng, case_id):
+    from engine.storage.models import FigureFact
+
+    with eng.db.read() as session:
+        rows = session.execute(
+            select(
+                FigureFact.measure, FigureFact.party, FigureFact.day, FigureFact.amount, FigureFact.unit_id,
+                FigureFact.role, FigureFact.tier, FigureFact.field, FigureFact.category, FigureFact.channel,
+            ).where(FigureFact.case_id == case_id)
+        )  # fmt: skip
+        return sorted(tuple(row) for row in rows)
+
+
+def _forget_parties(eng, case_id):
+    """As a case from before the case row summarised its credited parties."""
+    from sqlalchemy import update
+
+    from engine.storage.models import Case
+
+    with eng.db.transaction() as session:
+        session.execute(update(Case).where(Case.case_id == case_id).values(figure_parties=None))
+
+
+def test_a_case_without_its_parties_on_record_is_credited_exactly_like_one_with_them(eng, journey, clock):
+    """The parties a case was credited to are kept on its row so a step need not read its facts; without them
+    (cases from before) they are read from the facts: both ways give the same facts, returns and co units too."""
+    kept, forgot = journey.register()["case_id"], journey.register()["case_id"]
+    steps = [
+        lambda c: journey.dispatch(c, lead="market", co_units=["econ"]),
+        lambda c: journey.act(
+            "handler_market", c, {"sign_decision": "return", "return_reason": "不属于本单位"}
+        ),
+        lambda c: journey.dispatch(c, co_units=["econ"]),
+        lambda c: journey.act("handler_power", c, {"sign_decision": "sign"}),
+        lambda c: journey.act("handler_power", c, {"outcome": "resolved", "handling_actions": "已解决。"}),
+        lambda c: journey.act("dispatcher", c, {"verdict": "accept"}),
+        lambda c: journey.revisit(c, "unsatisfied"),
+        lambda c: journey.dispatch(c),
+        lambda c: journey.handle_to_revisit(c),
+        lambda c: _close(journey, c),
+    ]
+    for step in steps:
+        for case_id in (kept, forgot):
+            _forget_parties(eng, forgot)
+            step(case_id)
+        clock.advance(hours=20)
+    assert _facts(eng, kept) == _facts(eng, forgot) and len(_facts(eng, kept)) > 30
+    assert journey.case(kept)["status"] == journey.case(forgot)["status"] == "closed"
+    every_day = select(FigureDaily).order_by(
+        FigureDaily.dim, FigureDaily.key, FigureDaily.key2, FigureDaily.day
+    )
+    with eng.db.read() as session:  # the per-day totals kept at commit = those rebuilt from the facts
+        kept_daily = [_row(r) for r in session.scalars(every_day)]
+        figures.rebuild_daily(session)
+        assert [_row(r) for r in session.scalars(every_day)] == kept_daily
+
+
+def _row(daily) -> tuple:
+    return (daily.dim, daily.key, daily.key2, daily.day, *(getattr(daily, m) for m in figures.MEASURES))

@@ -8,6 +8,8 @@ import contextlib
 import pytest
 from sqlalchemy import event
 
+from engine.storage import versions
+from engine.storage.models import RuleVersion
 from engine.workflow import runtime
 
 DISPATCH = {
@@ -56,6 +58,12 @@ def test_a_page_submit_loads_the_workflow_once_and_costs_no_more_than_the_api(
     auth.login("dispatcher")
     client.get("/tasks")  # the session is warm, as it is for someone working through their inbox
     eng.calendar.schedules()  # and so is the process's cache of the entered holiday schedules
+    with (
+        eng.db.read() as session
+    ):  # and the rule tables it has parsed (a dispatch runs the supervision table)
+        for decision_id in ("triage", "supervision", "escalation"):
+            version_id = versions.active_version_id(session, "rules", decision_id)
+            eng.rules.table_of(version_id, lambda v=version_id: session.get(RuleVersion, v))
 
     with counting(eng, monkeypatch) as web:
         response = client.post(f"/tasks/{web_task}", data=DISPATCH)
