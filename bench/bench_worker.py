@@ -416,7 +416,7 @@ def _worker_main(index, url, upload_dir, fire_at_iso, ready, go, results, finish
     )
     try:
         with eng.db.read() as session:  # connect and parse the diagram now, as a running worker has done
-            flow.parsed_version(eng, session, flow.latest_version(session).version_id)
+            flow.parsed_version(eng, session, flow.latest_version_id(session))
             session.execute(select(1))
         ready.put(index)
         go.wait()

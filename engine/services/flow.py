@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
@@ -262,7 +263,8 @@ def _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_
             actor=None,
             data={"payload": repr(event.payload)[:500]},
         )
-    data = runtime.current_data(workflow)
+    ready = runtime.ready_human_tasks(workflow)
+    data = runtime.current_data(workflow, ready)
     _sync_case(eng, session, case, data, now, getattr(engine, "units_at_load", None))
     engine.units_at_load = _units_in(data)
     _apply_effects(eng, session, case, instance, engine.api.effects, actor)
@@ -278,7 +280,7 @@ def _settle(eng, session, case, instance, workflow, parsed, engine, actor, bpmn_
         return _finish_round(
             eng, session, case, instance, parsed.end_events.get(end_event, "closed"), actor, data
         )
-    return _project(eng, session, case, instance, workflow, parsed, completed)
+    return _project(eng, session, case, instance, ready, parsed, completed)
 
 
 FLAG_TITLES = {
@@ -479,23 +481,25 @@ def _due(case: Case, role: str, data: dict):
     return case.deadline_at if case.signed_at else _moment(data.get("sign_by"))
 
 
+# Built once: executed with parameters, it is neither built nor given a cache key again on every step.
+_REMOVE_PROJECTION = (
+    delete(HumanTask)
+    .where(HumanTask.instance_id == bindparam("instance_id"))
+    .returning(HumanTask.task_id, HumanTask.created_at, HumanTask.task_name, HumanTask.title)
+)
+
+
 def _project(
-    eng, session, case: Case, instance: WorkflowInstance, workflow, parsed: ParsedProcess, completed=None
+    eng, session, case: Case, instance: WorkflowInstance, ready: list, parsed: ParsedProcess, completed=None
 ) -> list:
-    """Rebuild this instance's rows in the human-task projection from its READY human tasks.
+    """Rebuild this instance's rows in the human-task projection from its READY human tasks (`ready`).
 
     A task that was open before and is neither ready now nor the one just `completed` was withdrawn by the
     diagram (an interrupting deadline, an escalation, the round ending): that is recorded, so a late submission
     can be told why it is refused.
     """
-    removed = (
-        delete(HumanTask)
-        .where(HumanTask.instance_id == instance.instance_id)
-        .returning(HumanTask.task_id, HumanTask.created_at, HumanTask.task_name, HumanTask.title)
-    )
-    before = session.execute(removed).all()
+    before = session.execute(_REMOVE_PROJECTION, {"instance_id": instance.instance_id}).all()
     existing = {row.task_id: row.created_at for row in before}  # kept across rebuilds
-    ready = runtime.ready_human_tasks(workflow)
     still_open = {str(task.id) for task in ready}
     for row in before:
         if row.task_id not in still_open and row.task_id != completed:

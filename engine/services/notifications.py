@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import insert
-from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine.services.common import Actor
 from engine.services.common import paginate
 from engine.services.common import parse_id
-from engine.storage.append import append
+from engine.storage import append
 from engine.storage.models import Case
 from engine.storage.models import Notification
 from engine.storage.models import User
@@ -57,7 +57,7 @@ def notify(
     """Queue one notification per user (inside the caller's transaction)."""
     now = eng.now()
     for user_id in dict.fromkeys(u for u in user_ids if u):
-        append(
+        append.append(
             session,
             Notification.__table__,
             {
@@ -85,21 +85,33 @@ def notify_role(
     body: str | None = None,
 ) -> None:
     """Notify everyone active with `role` (in `unit_id`, when given), as `notify(users_with_role(...))` would, in
-    one INSERT … SELECT (after the notifications queued before it)."""
-    columns = Notification.__table__.c
-    values = (
-        literal(case_id, columns.case_id.type),
-        literal(kind, columns.kind.type),
-        literal(title[:200], columns.title.type),
-        literal(body, columns.body.type),
-        literal(eng.now(), columns.created_at.type),
+    one INSERT … SELECT, after the notifications queued before it."""
+    append.write(session, [Notification.__table__])
+    params = {"role": role, "case_id": case_id, "kind": kind, "title": title[:200], "body": body}
+    params.update(created_at=eng.now(), unit_id=unit_id)
+    session.connection().execute(_NOTIFY_ROLE[unit_id is not None], params)
+
+
+def _notify_role_statement(in_unit: bool):
+    """INSERT … SELECT of one notification per active user with the role (in the unit): built once."""
+    table = Notification.__table__
+    values = [
+        bindparam(name, type_=table.c[name].type)
+        for name in ("case_id", "kind", "title", "body", "created_at")
+    ]
+    recipients = (
+        select(User.user_id, *values)
+        .join(UserRole, UserRole.user_id == User.user_id)
+        .where(UserRole.role == bindparam("role"), User.is_active.is_(True))
     )
-    recipients = _with_role(role, unit_id).add_columns(*values)
-    session.execute(
-        insert(Notification).from_select(
-            ["user_id", "case_id", "kind", "title", "body", "created_at"], recipients
-        )
+    if in_unit:
+        recipients = recipients.where(User.unit_id == bindparam("unit_id"))
+    return insert(table).from_select(
+        ["user_id", "case_id", "kind", "title", "body", "created_at"], recipients
     )
+
+
+_NOTIFY_ROLE = {False: _notify_role_statement(False), True: _notify_role_statement(True)}
 
 
 def unread_count(eng, actor: Actor) -> int:

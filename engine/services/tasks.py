@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -102,6 +103,19 @@ def _task_row(task: HumanTask, units, people, actor: Actor) -> dict:
     }
 
 
+def _task_and_instance(lock: bool):
+    query = (
+        select(HumanTask, WorkflowInstance)
+        .join(WorkflowInstance, WorkflowInstance.instance_id == HumanTask.instance_id)
+        .where(HumanTask.task_id == bindparam("task_id"))
+    )
+    return query.with_for_update(of=WorkflowInstance) if lock else query
+
+
+# Built once (to read, and to lock the instance): not built and keyed again on every submit.
+_TASK_AND_INSTANCE = {lock: _task_and_instance(lock) for lock in (False, True)}
+
+
 def _visible_task(
     session: Session, actor: Actor, task_id: str, kind: str | None = None, *, lock: bool = False
 ) -> tuple[HumanTask, WorkflowInstance]:
@@ -110,14 +124,7 @@ def _visible_task(
     With `lock` the instance row is locked (PostgreSQL) by that statement: a concurrent submit of the same case
     waits there, then finds the task no longer ready in the instance it reads (409).
     """
-    query = (
-        select(HumanTask, WorkflowInstance)
-        .join(WorkflowInstance, WorkflowInstance.instance_id == HumanTask.instance_id)
-        .where(HumanTask.task_id == str(task_id))
-    )
-    if lock:
-        query = query.with_for_update(of=WorkflowInstance)
-    found = session.execute(query).first()
+    found = session.execute(_TASK_AND_INSTANCE[lock], {"task_id": str(task_id)}).first()
     task, instance = found if found is not None else (None, None)
     if task is not None and kind is not None and subjects.kind_of(task) != kind:
         raise NotFound(_("找不到这个考评任务") if kind == "evaluation" else _("找不到这个任务"))

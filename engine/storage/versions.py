@@ -7,6 +7,7 @@ version already has makes that version live again instead of storing a copy, so 
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,24 +37,32 @@ def active_version(session: Session, kind: str, key: str):
 
 def active_version_id(session: Session, kind: str, key: str) -> int | None:
     """The id of the live version (as `active_version` finds it), read in one statement without its content."""
-    _model, id_column, key_column = _MODELS[kind]
-    pointer = (
-        select(ActiveVersion.version_id)
-        .where(ActiveVersion.kind == kind, ActiveVersion.key == key)
-        .scalar_subquery()
-    )
-    live = session.scalar(
-        select(id_column)
-        .where(key_column == key, or_(id_column == pointer, pointer.is_(None)))
-        .order_by(id_column.desc())
-        .limit(1)
-    )
+    live = session.scalar(_LIVE_ID[kind], {"kind": kind, "key": key})
     if live is not None:
         return live
     version = active_version(session, kind, key)  # a pointer to a missing version: as active_version decides
     if version is None:
         return None
     return version.version_id if kind == "process" else version.rule_version_id
+
+
+def _live_id_statement(kind: str):
+    """The live version's id: the one the pointer names, else the newest (built once per kind)."""
+    _model, id_column, key_column = _MODELS[kind]
+    pointer = (
+        select(ActiveVersion.version_id)
+        .where(ActiveVersion.kind == bindparam("kind"), ActiveVersion.key == bindparam("key"))
+        .scalar_subquery()
+    )
+    return (
+        select(id_column)
+        .where(key_column == bindparam("key"), or_(id_column == pointer, pointer.is_(None)))
+        .order_by(id_column.desc())
+        .limit(1)
+    )
+
+
+_LIVE_ID = {kind: _live_id_statement(kind) for kind in _MODELS}
 
 
 def activate(session: Session, eng, kind: str, key: str, version_id: int, user_id: int | None) -> None:

@@ -171,14 +171,15 @@ def completed_end_event(workflow: BpmnWorkflow, end_events: dict[str, str]) -> s
     return None
 
 
-def current_data(workflow: BpmnWorkflow) -> dict:
+def current_data(workflow: BpmnWorkflow, ready: list | None = None) -> dict:
     """The instance's latest task data: that of the first ready human task on the main line, else of the last
     completed task.
 
     Branches split off by non-interrupting events (a supervision order) carry a copy of the data from when they
     split; the main line's tasks are the ones that set the case status (caseStatus property), so they win.
+    `ready` are its ready human tasks when the caller has them already.
     """
-    ready = ready_human_tasks(workflow)
+    ready = ready_human_tasks(workflow) if ready is None else ready
     main = [
         t for t in ready if getattr(t.task_spec, "extensions", {}).get("properties", {}).get("caseStatus")
     ]

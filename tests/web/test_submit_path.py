@@ -43,6 +43,14 @@ def counting(eng, monkeypatch):
         monkeypatch.setattr(runtime, "loads", real_loads)
 
 
+def warm_rule_tables(eng) -> None:
+    """Parse the live rule tables as a running process has already (a dispatch runs the supervision table)."""
+    with eng.db.read() as session:
+        for decision_id in ("triage", "supervision", "escalation"):
+            version_id = versions.active_version_id(session, "rules", decision_id)
+            eng.rules.table_of(version_id, lambda v=version_id: session.get(RuleVersion, v))
+
+
 @pytest.fixture
 def two_dispatch_tasks(journey):
     cases = [journey.register()["case_id"] for _n in range(2)]
@@ -58,12 +66,8 @@ def test_a_page_submit_loads_the_workflow_once_and_costs_no_more_than_the_api(
     auth.login("dispatcher")
     client.get("/tasks")  # the session is warm, as it is for someone working through their inbox
     eng.calendar.schedules()  # and so is the process's cache of the entered holiday schedules
-    with (
-        eng.db.read() as session
-    ):  # and the rule tables it has parsed (a dispatch runs the supervision table)
-        for decision_id in ("triage", "supervision", "escalation"):
-            version_id = versions.active_version_id(session, "rules", decision_id)
-            eng.rules.table_of(version_id, lambda v=version_id: session.get(RuleVersion, v))
+    monkeypatch.setattr(eng.forms, "REFRESH_SECONDS", 3600)  # and of the live forms (re-read every 2 s)
+    warm_rule_tables(eng)
 
     with counting(eng, monkeypatch) as web:
         response = client.post(f"/tasks/{web_task}", data=DISPATCH)
