@@ -28,6 +28,7 @@ from engine.services import notifications
 from engine.services.common import Actor
 from engine.services.common import record_event
 from engine.services.common import unit_directory
+from engine.storage import append
 from engine.storage import versions
 from engine.storage.models import Case
 from engine.storage.models import CaseRound
@@ -209,7 +210,7 @@ def complete(
 ) -> list:
     """Complete one human task with validated data and settle everything that follows.
 
-    Returns the case's open human tasks afterwards (projection rows).
+    Returns the case's open human tasks afterwards (projection rows, as dicts).
     """
     bpmn_events = _run(eng, lambda: runtime.complete_task(workflow, task, data))
     return settle(
@@ -524,30 +525,30 @@ def _project(
         unit_id = case.lead_unit_id if role == "handler" else None
         assignee = {"registrar": case.registrar_id, "leader": case.responsible_leader_id}.get(role)
         task_id = str(task.id)
-        row = HumanTask(
-            task_id=task_id,
-            instance_id=instance.instance_id,
-            case_id=case.case_id,
-            task_name=spec.name,
-            title=spec.title,
-            form_key=spec.form_key,
-            role=role,
-            unit_id=unit_id,
-            assignee_id=assignee,
-            created_at=existing.get(task_id, now),
-            due_at=_due(case, role, task.data),
-            flag=case.flag,
-            case_no=case.case_no,
-            case_title=case.title,
-            enterprise_name=case.enterprise_name,
-            field=case.field,
-            category=case.category,
-            channel=case.channel,
-            urgency=case.urgency,
-            tier=case.tier,
-            round_no=instance.round_no,
-        )
-        session.add(row)
+        row = {
+            "task_id": task_id,
+            "instance_id": instance.instance_id,
+            "case_id": case.case_id,
+            "task_name": spec.name,
+            "title": spec.title,
+            "form_key": spec.form_key,
+            "role": role,
+            "unit_id": unit_id,
+            "assignee_id": assignee,
+            "created_at": existing.get(task_id, now),
+            "due_at": _due(case, role, task.data),
+            "flag": case.flag,
+            "case_no": case.case_no,
+            "case_title": case.title,
+            "enterprise_name": case.enterprise_name,
+            "field": case.field,
+            "category": case.category,
+            "channel": case.channel,
+            "urgency": case.urgency,
+            "tier": case.tier,
+            "round_no": instance.round_no,
+        }
+        append.append(session, HumanTask.__table__, row)  # written with the transaction's other rows
         rows.append(row)
         if spec.case_status in CASE_STATUSES:
             statuses.append(spec.case_status)

@@ -126,5 +126,5 @@ def complete(
         "case_no": case.case_no,
         "status": case.status,
         "round_no": case.round_no,
-        "next_tasks": [{"task_id": t.task_id, "title": t.title, "role": t.role} for t in next_tasks],
+        "next_tasks": [{"task_id": t["task_id"], "title": t["title"], "role": t["role"]} for t in next_tasks],
     }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextvars
+import copy
+import functools
 import json
 from collections.abc import Callable
 from uuid import UUID
@@ -10,12 +12,14 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.domain.clock import UTC
@@ -33,11 +37,26 @@ STATE_FORMAT = "jienan-1"
 _resolver: contextvars.ContextVar[Callable[[str], ParsedProcess]] = contextvars.ContextVar("spec_resolver")
 
 
+# Task ids are written and read many times (a task's own, its parent's, its children's, the tasks mapping): the
+# same few thousand strings and UUIDs, so both conversions are kept (immutable values, safe to share).
+_uuid = functools.lru_cache(maxsize=32768)(UUID)
+_uuid_text = functools.lru_cache(maxsize=32768)(UUID.__str__)
+
+
 class LeanWorkflowConverter(BpmnWorkflowConverter):
     """Writes the spec's version key instead of the whole spec; on restore takes the parsed spec from the cache."""
 
     def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
+        # WorkflowConverter.to_dict, with the task ids' text kept (same keys, same order)
+        dct = {
+            "data": self.registry.convert(self.registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": _uuid_text(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": {_uuid_text(k): self.registry.convert(v) for k, v in workflow.tasks.items()},
+            "root": _uuid_text(workflow.task_tree.id),
+        }
         dct["spec"] = workflow.jienan_spec_key
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
@@ -48,17 +67,73 @@ class LeanWorkflowConverter(BpmnWorkflowConverter):
         parsed = _resolver.get()(spec_key)
         workflow = self.target_class(parsed.spec, parsed.subprocess_specs, deserializing=True)
         workflow.jienan_spec_key = spec_key
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], _uuid, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
 
 
+class LeanTaskConverter(TaskConverter):
+    """SpiffWorkflow's TaskConverter, written and read faster with exactly the same stored form: task ids through
+    the kept conversions, a task's data as a plain copy of its parent's (what DeepMerge.merge into an empty dict
+    does) with its delta on top."""
+
+    def to_dict(self, task):
+        parent = task.parent
+        if parent is None:
+            data, delta = task.data, {}
+        else:
+            before, after = parent.data, task.data
+            data = {}
+            delta = {
+                "updates": {k: v for k, v in after.items() if k not in before or v != before[k]},
+                "deletions": [k for k in before if k not in after],
+            }
+        return {
+            "id": _uuid_text(task.id),
+            "parent": _uuid_text(task._parent) if parent is not None else None,
+            "children": [_uuid_text(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": self.registry.convert(task.internal_data),
+            "data": data,
+            "delta": delta,
+        }
+
+    def from_dict(self, dct, workflow):
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=_uuid(dct["id"]))
+        task._parent = _uuid(dct["parent"]) if dct["parent"] is not None else None
+        task._children = [_uuid(child) for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        task.internal_data = self.registry.restore(dct["internal_data"])
+        if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            task.workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        parent = task.parent if delta else None
+        if parent is not None:
+            data = {
+                k: copy.copy(v) if isinstance(v, dict | list | set) else v for k, v in parent.data.items()
+            }
+            data.update(self.registry.restore(delta.get("updates", {})))
+            for key in delta.get("deletions", {}):
+                if key in data:
+                    del data[key]
+        else:
+            data = self.registry.restore(dct["data"])
+        task.data = data
+        return task
+
+
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = LeanWorkflowConverter
+    config[Task] = LeanTaskConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 

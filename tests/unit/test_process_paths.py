@@ -481,3 +481,68 @@ def test_restored_instance_keeps_task_ids(parsed):
 
 def test_processes_dir_is_where_the_specs_module_looks():
     assert PROCESSES_DIR == Path(__file__).resolve().parents[2] / "processes"
+
+
+class _SpiffWorkflowConverter(runtime.LeanWorkflowConverter):
+    """The lean converter as it was written on SpiffWorkflow's own WorkflowConverter (the reference)."""
+
+    def to_dict(self, workflow):
+        from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
+
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["spec"] = workflow.jienan_spec_key
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+
+def _with_spiffs_task_converter() -> BpmnWorkflowSerializer:
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+    from SpiffWorkflow.task import Task
+
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _SpiffWorkflowConverter
+    config[Task] = TaskConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+def test_the_lean_task_converter_writes_and_reads_exactly_what_spiffworkflows_own_does(parsed):
+    """runtime's faster task conversion (kept id conversions, plain copy of the parent's data) stores the very
+    same JSON as SpiffWorkflow's TaskConverter, and what it restores stores the same again, at every step."""
+    reference = _with_spiffs_task_converter()
+
+    def spiff_dumps(workflow) -> str:
+        dct = reference.to_dict(workflow)
+        dct["format"] = runtime.STATE_FORMAT
+        dct[reference.VERSION_KEY] = reference.VERSION
+        return json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
+
+    def spiff_loads(state: str):
+        dct = json.loads(state)
+        dct.pop("format")
+        token = runtime._resolver.set(lambda _key: parsed)
+        try:
+            return reference.from_dict(dct)
+        finally:
+            runtime._resolver.reset(token)
+
+    run = CaseRun(parsed, start_data(urgency="紧急"))
+    steps = [
+        ("dispatch", dispatch()),
+        ("sign_for", {"sign_decision": "sign"}),
+        ("handle", FEEDBACK),
+        ("verify", {"verdict": "accept"}),
+        ("revisit", UNSATISFIED),
+    ]
+    for name, values in steps:
+        state = runtime.dumps(run.workflow)
+        assert state == spiff_dumps(run.workflow), name
+        ours, theirs = runtime.loads(state, lambda _key: parsed, script_engine()), spiff_loads(state)
+        assert runtime.dumps(ours) == spiff_dumps(theirs) == state, name
+        for task_id, task in theirs.tasks.items():
+            assert ours.tasks[task_id].data == task.data, (name, task.task_spec.name)
+        run.save_and_restore()
+        run.complete(name, **values)
+    assert run.end_event() == "end_reopen"
+    assert runtime.dumps(run.workflow) == spiff_dumps(run.workflow)
