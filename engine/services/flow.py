@@ -483,10 +483,11 @@ def _due(case: Case, role: str, data: dict):
 
 
 # Built once: executed with parameters, it is neither built nor given a cache key again on every step.
+_PROJECTION = HumanTask.__table__
 _REMOVE_PROJECTION = (
-    delete(HumanTask)
-    .where(HumanTask.instance_id == bindparam("instance_id"))
-    .returning(HumanTask.task_id, HumanTask.created_at, HumanTask.task_name, HumanTask.title)
+    delete(_PROJECTION)
+    .where(_PROJECTION.c.instance_id == bindparam("instance_id"))
+    .returning(_PROJECTION.c.task_id, _PROJECTION.c.created_at, _PROJECTION.c.task_name, _PROJECTION.c.title)
 )
 
 
@@ -499,7 +500,11 @@ def _project(
     diagram (an interrupting deadline, an escalation, the round ending): that is recorded, so a late submission
     can be told why it is refused.
     """
-    before = session.execute(_REMOVE_PROJECTION, {"instance_id": instance.instance_id}).all()
+    append.write(session, [HumanTask.__table__])  # rows projected earlier in this transaction are removed too
+    before = session.connection().execute(_REMOVE_PROJECTION, {"instance_id": instance.instance_id}).all()
+    for row in [o for o in session.identity_map.values() if isinstance(o, HumanTask)]:
+        if row.instance_id == instance.instance_id:
+            session.expunge(row)  # what the ORM's delete would do with the rows it holds
     existing = {row.task_id: row.created_at for row in before}  # kept across rebuilds
     still_open = {str(task.id) for task in ready}
     for row in before:

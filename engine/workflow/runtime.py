@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import copy
 import functools
 import json
 from collections.abc import Callable
@@ -75,6 +74,10 @@ class LeanWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+# What DeepMerge.merge copies (shallowly) when it copies a parent's data; restored data holds only these plain types.
+_CONTAINERS = frozenset({dict, list, set})
+
+
 class LeanTaskConverter(TaskConverter):
     """SpiffWorkflow's TaskConverter, written and read faster with exactly the same stored form: task ids through
     the kept conversions, a task's data as a plain copy of its parent's (what DeepMerge.merge into an empty dict
@@ -117,9 +120,7 @@ class LeanTaskConverter(TaskConverter):
         delta = dct.get("delta")
         parent = task.parent if delta else None
         if parent is not None:
-            data = {
-                k: copy.copy(v) if isinstance(v, dict | list | set) else v for k, v in parent.data.items()
-            }
+            data = {k: v.copy() if type(v) in _CONTAINERS else v for k, v in parent.data.items()}
             data.update(self.registry.restore(delta.get("updates", {})))
             for key in delta.get("deletions", {}):
                 if key in data:

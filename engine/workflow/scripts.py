@@ -133,6 +133,8 @@ def _builtins() -> dict:
 
 
 RESERVED_NAMES = frozenset(_BUILTIN_NAMES) | frozenset(_CONSTANTS)
+# Built once: scripts cannot reach or change it (names with underscores are refused), so every environment shares it.
+_BUILTINS = _builtins()
 
 
 def _forbidden_call(name: str) -> str | None:
@@ -262,7 +264,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def __init__(self, helpers: dict[str, Callable] | None = None):
         super().__init__(dict(helpers or {}))
         self._base = {
-            "__builtins__": _builtins(),
+            "__builtins__": _BUILTINS,
             "_getattr_": _getattr,
             "_getitem_": default_guarded_getitem,
             "_getiter_": bounds.getiter,
