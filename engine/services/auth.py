@@ -9,6 +9,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
+from sqlalchemy import bindparam
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -120,20 +122,68 @@ def _issue(eng, user_id: int, name: str, expires_at, created_by, kind: str = "se
 
 
 def actor_for_token(eng, token: str) -> Actor | None:
+    """The actor of a live (not revoked, not expired) API token of an active user, else None: one statement."""
     if not token:
         return None
     with eng.db.read() as session:
-        row = session.scalars(
-            select(ApiToken).where(ApiToken.token_hash == token_hash(token), ApiToken.kind != "session")
-        ).first()
-        if row is None or row.revoked_at is not None:
-            return None
-        if row.expires_at is not None and row.expires_at <= eng.now():
-            return None
-        user = session.get(User, row.user_id)
-        if user is None or not user.is_active:
-            return None
-        return actor_of(session, user)
+        row = token_row(session, token, browser=False)
+    if row is None or row.revoked_at is not None or not row.is_active:
+        return None
+    if row.expires_at is not None and row.expires_at <= eng.now():
+        return None
+    return token_actor(row)
+
+
+def token_row(session: Session, token: str, *, browser: bool):
+    """The token (a browser session's, or an API one) with its user, the user's unit and roles, in one
+    statement; None when there is no such token."""
+    return session.execute(_TOKEN_ACTOR[browser], {"token_hash": token_hash(token)}).first()
+
+
+def token_actor(row) -> Actor:
+    """The actor of a `token_row`."""
+    return Actor(
+        user_id=row.user_id,
+        username=row.username,
+        display_name=row.display_name,
+        roles=frozenset(row.roles.split(",")) if row.roles else frozenset(),
+        unit_id=row.unit_id,
+        unit_code=row.unit_code,
+        unit_name=row.unit_name,
+    )
+
+
+def _token_actor_statement(browser: bool):
+    """Built once per kind (role names hold no commas)."""
+    roles = (
+        select(func.aggregate_strings(UserRole.role, ","))
+        .where(UserRole.user_id == User.user_id)
+        .scalar_subquery()
+    )
+    kind = ApiToken.kind == "session" if browser else ApiToken.kind != "session"
+    return (
+        select(
+            ApiToken.token_id,
+            ApiToken.revoked_at,
+            ApiToken.expires_at,
+            ApiToken.last_used_at,
+            User.user_id,
+            User.username,
+            User.display_name,
+            User.is_active,
+            Unit.unit_id,
+            Unit.code.label("unit_code"),
+            Unit.name.label("unit_name"),
+            roles.label("roles"),
+        )
+        .join(User, User.user_id == ApiToken.user_id)
+        .outerjoin(Unit, Unit.unit_id == User.unit_id)
+        .where(ApiToken.token_hash == bindparam("token_hash"), kind)
+        .limit(1)
+    )
+
+
+_TOKEN_ACTOR = {browser: _token_actor_statement(browser) for browser in (False, True)}
 
 
 def list_tokens(eng, admin: Actor) -> list[dict]:

@@ -145,19 +145,16 @@ def session_actor(eng, token: str) -> Actor | None:
         return None
     now = _wall()
     with eng.db.read() as session:
-        row = session.scalars(
-            select(ApiToken).where(ApiToken.token_hash == auth.token_hash(token), ApiToken.kind == "session")
-        ).first()
-        if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
-            return None
-        if row.last_used_at and row.last_used_at + SESSION_IDLE <= now:
-            return None
-        user = session.get(User, row.user_id)
-        if user is None or not user.is_active:
-            return None
-        actor = auth.actor_of(session, user)
-        stale = row.last_used_at is None or row.last_used_at + TOUCH_EVERY <= now
-        token_id = row.token_id
+        row = auth.token_row(session, token, browser=True)
+    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
+        return None
+    if row.last_used_at and row.last_used_at + SESSION_IDLE <= now:
+        return None
+    if not row.is_active:
+        return None
+    actor = auth.token_actor(row)
+    stale = row.last_used_at is None or row.last_used_at + TOUCH_EVERY <= now
+    token_id = row.token_id
     if stale:
         with eng.db.transaction() as session:
             session.execute(update(ApiToken).where(ApiToken.token_id == token_id).values(last_used_at=now))
