@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import time
 
+from sqlalchemy import bindparam
 from sqlalchemy import select
 
 from engine.services import evaluation
@@ -28,16 +29,23 @@ SQLITE_BREATHE_EVERY = 50
 SQLITE_BREATHE_SECONDS = 0.03
 
 
-def due_instances(session, now, limit: int = 1):
+def _due_statement(claim: bool):
     query = (
         select(WorkflowInstance)
-        .where(WorkflowInstance.next_timer_at <= now, WorkflowInstance.status == "running")
+        .where(WorkflowInstance.next_timer_at <= bindparam("now"), WorkflowInstance.status == "running")
         .order_by(WorkflowInstance.next_timer_at)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return session.scalars(query).all()
+    return query.with_for_update(skip_locked=True) if claim else query
+
+
+# Built once: with FOR UPDATE SKIP LOCKED (PostgreSQL, so several workers never claim one instance) and without.
+_DUE = {claim: _due_statement(claim) for claim in (False, True)}
+
+
+def due_instances(session, now, limit: int = 1):
+    claim = session.bind.dialect.name == "postgresql"
+    return session.scalars(_DUE[claim], {"now": now, "limit": limit}).all()
 
 
 def fire_next(eng) -> bool:

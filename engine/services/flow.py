@@ -297,18 +297,9 @@ def _apply_effects(eng, session, case: Case, instance: WorkflowInstance, effects
     note = functools.partial(
         record_event, session, eng, case_id=case.case_id, round_no=instance.round_no, actor=None
     )
-    audiences: dict[str, list[int]] = {}
 
-    def people(audience: str) -> list[int]:
-        """Who an audience word means for this case, looked up once per unit of work."""
-        if audience not in audiences:
-            audiences[audience] = notifications.audience_users(session, case, audience)
-        return audiences[audience]
-
-    def tell(users, kind: str, title: str) -> None:
-        notifications.notify(
-            session, eng, users, case_id=case.case_id, kind=kind, title=title[:200], body=case.title
-        )
+    def tell(audiences, kind: str, title: str) -> None:
+        notifications.notify_audiences(session, eng, case, audiences, kind=kind, title=title, body=case.title)
 
     for effect in effects:
         args = effect.args
@@ -319,9 +310,9 @@ def _apply_effects(eng, session, case: Case, instance: WorkflowInstance, effects
             title = FLAG_TITLES[case.flag]
             data = {"from": previous, "to": case.flag, "unit_id": case.lead_unit_id}
             note(kind="flag_changed", title=title, data=data)
-            tell(people("unit") + people("dispatcher"), "flag", f"{case.case_no} {title}")
+            tell(("unit", "dispatcher"), "flag", f"{case.case_no} {title}")
         elif effect.kind == "notify":
-            tell(people(args["audience"]), args["kind"], f"{case.case_no} {args['message']}")
+            tell((args["audience"],), args["kind"], f"{case.case_no} {args['message']}")
             note(kind="notified", title=args["message"][:200], data=args)
         elif effect.kind == "record":
             if args["kind"] == "public_notice":

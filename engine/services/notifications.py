@@ -7,7 +7,9 @@ import logging
 from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import literal
 from sqlalchemy import select
+from sqlalchemy import union
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -49,6 +51,45 @@ def audience_users(session: Session, case: Case, audience: str) -> list[int]:
             [case.responsible_leader_id] if case.responsible_leader_id else users_with_role(session, "leader")
         )
     return users_with_role(session, audience)
+
+
+def notify_audiences(
+    session: Session, eng, case: Case, audiences, *, kind: str, title: str, body: str | None = None
+) -> None:
+    """Notify the users behind these audience words (each once, as `audience_users` names them) about the case,
+    in one INSERT … SELECT after the notifications queued before it."""
+    parts = []
+    for audience in audiences:
+        if audience in ("handler", "unit"):
+            if case.lead_unit_id:
+                parts.append(_with_role("handler", case.lead_unit_id))
+        elif audience == "registrar" or (audience == "leader" and case.responsible_leader_id):
+            user_id = case.registrar_id if audience == "registrar" else case.responsible_leader_id
+            if user_id:
+                parts.append(select(literal(user_id, User.user_id.type).label("user_id")))
+        else:
+            parts.append(_with_role(audience))
+    if not parts:
+        return
+    recipients = (union(*parts) if len(parts) > 1 else parts[0]).subquery()
+    table = Notification.__table__
+    values = [
+        literal(value, table.c[name].type)
+        for name, value in (
+            ("case_id", case.case_id),
+            ("kind", kind),
+            ("title", title[:200]),
+            ("body", body),
+            ("created_at", eng.now()),
+        )
+    ]
+    append.write(session, [table])
+    session.connection().execute(
+        insert(table).from_select(
+            ["user_id", "case_id", "kind", "title", "body", "created_at"],
+            select(recipients.c.user_id, *values),
+        )
+    )
 
 
 def notify(
