@@ -1194,13 +1194,13 @@ def generate_cases(
     }
 
 
-def bench_read(table: Table, eng, backend: str, n: int, samples: int) -> None:
+def bench_read(table: Table, eng, backend: str, n: int, samples: int, all_open: bool = False) -> None:
     from engine.domain.clock import LOCAL_TZ
     from engine.services import case_list as cases
     from engine.services import tasks
 
     started = perf_counter()
-    facts = generate_cases(eng, n)
+    facts = generate_cases(eng, n, p_closed=(lambda _age: 0.0) if all_open else None)
     log(
         f"  {backend}: generated {n} cases, {facts['open_tasks']} open tasks, {facts['enterprises']} enterprises "
         f"in {perf_counter() - started:.1f} s"
@@ -1210,10 +1210,10 @@ def bench_read(table: Table, eng, backend: str, n: int, samples: int) -> None:
     handler = actors(f"handler_{facts['busiest_unit']}")
     today = facts["now"].astimezone(LOCAL_TZ).date()
     month = (today - dt.timedelta(days=90), today - dt.timedelta(days=60))
-    size = f"{n // 1000}k"
+    size = f"{n // 1000}k cases" + (", all open" if all_open else "")
     queries = [
         (
-            f"5. inbox 'mine', dispatcher ({size} cases)",
+            f"5. inbox 'mine', dispatcher ({size})",
             lambda: tasks.list_tasks(eng, dispatcher, "mine"),
             20,
         ),
@@ -1362,6 +1362,11 @@ def main(argv=None) -> int:
         help="gunicorn worker class (default gthread: keeps connections alive; sync closes them)",
     )
     parser.add_argument(
+        "--all-open",
+        action="store_true",
+        help="section 5 with every generated case open (one open task each)",
+    )
+    parser.add_argument(
         "--http-clients", type=int, help="client threads for section 4 (default 4; 2 with --smoke)"
     )
     parser.add_argument("--profile", metavar="FILE", help="cProfile section 2 (SQLite) into FILE (.prof)")
@@ -1462,7 +1467,7 @@ def main(argv=None) -> int:
                 url = dbs.new(backend, "read")
                 eng = prepared_engine(url, tmp / "uploads")
                 try:
-                    bench_read(table, eng, backend, sizes["big"], sizes["samples"])
+                    bench_read(table, eng, backend, sizes["big"], sizes["samples"], args.all_open)
                 finally:
                     eng.dispose()
         if not pg_version and not args.no_pg:
