@@ -497,7 +497,7 @@ class HumanTask(Base):
     form_key: Mapped[str | None] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(30))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
     created_at: Mapped[dt.datetime]
     due_at: Mapped[dt.datetime | None]
     flag: Mapped[str | None] = mapped_column(String(10))
@@ -512,7 +512,28 @@ class HumanTask(Base):
     round_no: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
-        Index("ix_human_task_role_unit", "role", "unit_id", "created_at"),
+        # The inbox reads each disjoint part of "mine" and "unit" as one index range in page order
+        # (services/tasks.py): my own tasks, each role's pool without a unit and with my unit, a unit's tasks.
+        # Pools are partial indexes: PostgreSQL keeps index order after `col = x` but not after `col IS NULL`.
+        Index("ix_human_task_mine", "assignee_id", "created_at", "task_id"),
+        Index(
+            "ix_human_task_pool",
+            "role",
+            "created_at",
+            "task_id",
+            postgresql_where=text("assignee_id IS NULL AND unit_id IS NULL"),
+            sqlite_where=text("assignee_id IS NULL AND unit_id IS NULL"),
+        ),
+        Index(
+            "ix_human_task_unit_pool",
+            "role",
+            "unit_id",
+            "created_at",
+            "task_id",
+            postgresql_where=text("assignee_id IS NULL"),
+            sqlite_where=text("assignee_id IS NULL"),
+        ),
+        Index("ix_human_task_unit", "unit_id", "created_at", "task_id"),
         # Overdue now, per unit: a range of the handlers' tasks past their due time.
         Index("ix_human_task_overdue", "role", "due_at", "unit_id", "case_id"),
     )
