@@ -1194,7 +1194,9 @@ def generate_cases(
     }
 
 
-def bench_read(table: Table, eng, backend: str, n: int, samples: int, all_open: bool = False) -> None:
+def bench_read(
+    table: Table, eng, backend: str, n: int, samples: int, all_open: bool = False, url=None, tmp=None
+) -> None:
     from engine.domain.clock import LOCAL_TZ
     from engine.services import case_list as cases
     from engine.services import tasks
@@ -1266,6 +1268,38 @@ def bench_read(table: Table, eng, backend: str, n: int, samples: int, all_open: 
             run()
             times.append(perf_counter() - started)
         table.ms(f"{label} [{result['total']} hits]", backend, times, target, "p95")
+    if url is not None:
+        bench_read_http(table, backend, url, tmp, samples, facts["busiest_unit"], size)
+
+
+def bench_read_http(table: Table, backend: str, url: str, tmp: Path, samples: int, unit: str, size: str) -> None:
+    """The two inboxes of section 5 over HTTP: `GET /api/v1/tasks` on one kept-alive connection to one gunicorn
+    worker (token check, the service call, JSON), as a client polling its inbox sees it."""
+    log_file = tmp / f"gunicorn_read_{backend}.log"
+    with Gunicorn(url, tmp / f"instance_read_{backend}", log_file, workers=1) as server:
+        for label, user, scope in (
+            (f"5. HTTP inbox 'mine', dispatcher ({size})", "dispatcher", "mine"),
+            ("5. HTTP inbox 'unit', busiest unit", f"handler_{unit}", "unit"),
+        ):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            status, body = request(
+                conn, "POST", "/api/v1/auth/token", {"username": user, "password": PASSWORD}
+            )
+            if status != 200:
+                table.skipped(label, backend, f"login answered {status}")
+                continue
+            token = body["token"]
+            path = f"/api/v1/tasks?scope={scope}"
+            status, body = request(conn, "GET", path, token=token)
+            for _ in range(10):
+                request(conn, "GET", path, token=token)
+            times = []
+            for _ in range(samples):
+                started = perf_counter()
+                request(conn, "GET", path, token=token)
+                times.append(perf_counter() - started)
+            conn.close()
+            table.ms(f"{label} [{body['total']} hits]", backend, times, 30, "p95")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1467,7 +1501,9 @@ def main(argv=None) -> int:
                 url = dbs.new(backend, "read")
                 eng = prepared_engine(url, tmp / "uploads")
                 try:
-                    bench_read(table, eng, backend, sizes["big"], sizes["samples"], args.all_open)
+                    bench_read(
+                        table, eng, backend, sizes["big"], sizes["samples"], args.all_open, url, tmp
+                    )
                 finally:
                     eng.dispose()
         if not pg_version and not args.no_pg:
