@@ -32,7 +32,9 @@ class Journey:
         data.update(fields)
         return cases.register_case(self.eng, self.actors(user), data)
 
-    def visit(self, name: str = "杭叉集团", visited_on: str = "2026-03-10", user: str = "registrar", **fields) -> dict:
+    def visit(
+        self, name: str = "杭叉集团", visited_on: str = "2026-03-10", user: str = "registrar", **fields
+    ) -> dict:
         """A one-enterprise campaign for `user`, launched, and the visit recorded (no problem unless given)."""
         with self.eng.db.read() as session:
             code = session.scalar(select(Enterprise.credit_code).where(Enterprise.name == name))

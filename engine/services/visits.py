@@ -865,6 +865,25 @@ def _audience(session: Session, target: VisitTarget, audience: str) -> list[int]
 # Recording a visit (completing the visit task)
 
 
+def questionnaire_choices(eng, lang: str = "zh") -> list[dict]:
+    """The forms a campaign may use as its questionnaire: those designers keep under a key starting visit_ (the
+    shipped 活动走访调查表 visit_survey, or new ones made in the form editor), except the recording form itself."""
+    result = []
+    for key, form in eng.forms.all().items():
+        if key.startswith("visit_") and key != VISIT_FORM and not form.file_fields:
+            result.append({"key": key, "title": form.label(lang), "fields": len(form.fields)})
+    return result
+
+
+def today(eng) -> dt.date:
+    return eng.now().astimezone(LOCAL_TZ).date()
+
+
+def record_fields(raw) -> dict:
+    """A submission of the recording page as the shape the service takes (see `_record_fields`)."""
+    return _record_fields(raw)
+
+
 def _record_fields(raw) -> dict:
     """The submission as a dict: {visit fields…, "answers": {…}, "problems": [{…}]} (the API sends this shape;
     the page's fields are flattened as answers-<field> and problems-<n>-<field>)."""
@@ -929,7 +948,9 @@ def parse_record(eng, campaign: VisitCampaign, enterprise: Enterprise, raw) -> t
     if not isinstance(problems_raw, list) or len(problems_raw) > MAX_PROBLEMS:
         errors["problems"] = _("一次走访最多登记 %(n)s 个问题", n=MAX_PROBLEMS)
         problems_raw = []
-    findings = record.get("findings")
+    findings = record.get("findings") or (
+        data.get("findings") if data.get("findings") in ("none", "problems") else None
+    )
     if findings == "problems" and not problems_raw:
         errors["problems"] = _("选择了“发现问题”，请至少登记一个问题；没有问题请选择“未发现问题”")
     if findings == "none" and problems_raw:

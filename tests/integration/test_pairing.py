@@ -324,7 +324,11 @@ def test_last_visit_is_the_newest_recorded_visit(eng, journey, clock):
     clock.advance(days=3)
     second = journey.visit("杭叉集团", "2026-03-12", met_with="赵建华")
     first = journey.visit("杭叉集团", "2026-03-05", met_with="孙立")  # recorded later, visited earlier
-    journey.register(channel="走访", title="走访中登记、但没有走访记录的诉求", enterprise_id=journey.enterprise_id("森源电缆"))
+    journey.register(
+        channel="走访",
+        title="走访中登记、但没有走访记录的诉求",
+        enterprise_id=journey.enterprise_id("森源电缆"),
+    )
     hangcha = journey.enterprise_id()
     with eng.db.read() as session:
         found = last_visits(session, [hangcha, journey.enterprise_id("森源电缆")])

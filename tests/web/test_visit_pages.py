@@ -1,0 +1,224 @@
+"""Visit campaign pages and API (走访): the office creates a campaign (filters or an imported list), the visitor
+records a visit on the recording page (questionnaire, problems), coverage and permissions, bad input answered 4xx
+with nothing changed, OpenAPI."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func
+from sqlalchemy import select
+
+from engine.demo.seed import demo_credit_code
+from engine.services import tasks as task_service
+from engine.services import visits as visit_service
+from engine.storage.models import Case
+from engine.storage.models import Visit
+from engine.storage.models import VisitCampaign
+
+
+@pytest.fixture
+def api(client):
+    tokens = {}
+
+    class Api:
+        def call(self, method: str, path: str, user: str | None = None, **kwargs):
+            headers = dict(kwargs.pop("headers", {}))
+            if user:
+                if user not in tokens:
+                    answer = client.post(
+                        "/api/v1/auth/token", json={"username": user, "password": "jienan2026"}
+                    )
+                    tokens[user] = answer.json["token"]
+                headers["Authorization"] = f"Bearer {tokens[user]}"
+            return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
+
+    return Api()
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def _count(eng, model) -> int:
+    with eng.db.read() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+FORM = {
+    "name": "春季走访",
+    "form_key": "visit_survey",
+    "wave-0-name": "第一批",
+    "wave-0-start": "2026-03-09",
+    "wave-0-end": "2026-03-20",
+    "scope_mode": "filter",
+    "mode": "pairing",
+    "level": "cadre",
+    "unit": "econ",
+    "launch": "1",
+}
+
+
+def _campaign(client, auth, **extra):
+    auth.login("manager")
+    response = client.post("/campaigns/new", data={**FORM, **extra})
+    assert response.status_code == 302, _text(response)
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def test_the_office_creates_a_campaign_and_reads_its_coverage(client, auth):
+    campaign_id = _campaign(client, auth)
+    page = _text(client.get(f"/campaigns/{campaign_id}"))
+    assert "春季走访" in page and "范围内企业" in page and "覆盖率" in page
+    assert "王芳" in page and "经济和信息化局" in page
+    for group in ("cadre", "area", "wave"):
+        assert client.get(f"/campaigns/{campaign_id}?group={group}").status_code == 200
+    assert "春季走访" in _text(client.get("/campaigns"))
+    assert client.get(f"/campaigns/{campaign_id}?status=overdue").status_code == 200
+    assert client.get(f"/campaigns/{campaign_id}?status=nonsense").status_code == 422
+
+
+def test_the_visitor_records_a_visit_with_answers_and_a_problem(eng, client, auth, actors):
+    campaign_id = _campaign(client, auth)
+    auth.login("registrar")
+    inbox = _text(client.get("/tasks"))
+    assert "走访企业并记录" in inbox
+    task = next(
+        t
+        for t in task_service.list_tasks(eng, actors("registrar"), per_page=200)["items"]
+        if t["kind"] == "visit"
+    )
+    assert (
+        client.get(f"/tasks/{task['task_id']}")
+        .headers["Location"]
+        .endswith(f"/visits/task/{task['task_id']}")
+    )
+    page = _text(client.get(f"/visits/task/{task['task_id']}"))
+    assert "活动走访调查表" in page and "问题 1" in page and task["enterprise_name"] in page
+    cases_before = _count(eng, Case)
+    bad = client.post(
+        f"/visits/task/{task['task_id']}", data={"visited_on": "2026-03-10", "findings": "problems"}
+    )
+    assert bad.status_code == 422 and "请至少登记一个问题" in _text(bad)
+    assert _count(eng, Visit) == 0 and _count(eng, Case) == cases_before
+    response = client.post(
+        f"/visits/task/{task['task_id']}",
+        data={
+            "visited_on": "2026-03-10",
+            "visitors": "王芳、李明",
+            "met_with": "赵建华 董事长",
+            "findings": "problems",
+            "answers-operation": "difficult",
+            "answers-orders_trend": "down",
+            "answers-main_need": "land",
+            "answers-policy_known": "yes",
+            "problems-0-title": "扩建用地指标",
+            "problems-0-description": "二期扩建需要 30 亩用地指标，希望纳入年度计划。",
+            "problems-0-category": "用地",
+            "problems-0-field": "工业",
+            "problems-0-urgency": "一般",
+        },
+    )
+    assert response.status_code == 302, _text(response)
+    assert _count(eng, Case) == cases_before + 1
+    with eng.db.read() as session:
+        visit_id = session.scalar(select(Visit.visit_id))
+    assert "扩建用地指标" in _text(client.get(f"/visits/{visit_id}"))
+    auth.login("manager")
+    page = _text(client.get(f"/campaigns/{campaign_id}"))
+    assert 'data-total="visited">1<' in page.replace(" ", "")
+    assert "答案统计" in page
+
+
+def test_a_list_import_names_unknown_enterprises_and_saves_nothing(eng, client, auth):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["统一社会信用代码", "企业名称", "批次", "走访人账号"])
+    sheet.append([demo_credit_code("杭叉集团"), "杭叉集团", "1", "registrar"])
+    sheet.append(["91330100MA2XXXXXX0", "不存在的企业", "", ""])
+    out = io.BytesIO()
+    book.save(out)
+    auth.login("manager")
+    before = _count(eng, VisitCampaign)
+    response = client.post(
+        "/campaigns/new",
+        data={**FORM, "scope_mode": "list", "list": (io.BytesIO(out.getvalue()), "名单.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422 and "第 3 行" in _text(response)
+    assert _count(eng, VisitCampaign) == before
+    assert client.get("/campaigns/template.xlsx").status_code == 200
+
+
+def test_units_and_cadres_see_only_their_own_rows(client, auth):
+    campaign_id = _campaign(client, auth)
+    auth.login("handler_power")
+    assert client.get(f"/campaigns/{campaign_id}").status_code == 404
+    assert client.get("/campaigns/new").status_code == 403
+    auth.login("handler_econ")
+    page = _text(client.get(f"/campaigns/{campaign_id}"))
+    assert "森源电缆" in page and "方兴管业" not in page
+
+
+def test_the_api_creates_records_and_counts(eng, api, actors):
+    created = api.call(
+        "POST",
+        "/campaigns",
+        "manager",
+        json={
+            "name": "接口走访",
+            "start_date": "2026-03-09",
+            "end_date": "2026-03-31",
+            "form_key": "visit_survey",
+            "scope": {"list": [{"credit_code": demo_credit_code("杭叉集团")}]},
+            "assignment": {"mode": "hand", "user": "registrar"},
+            "launch": True,
+        },
+    )
+    assert created.status_code == 201, created.json
+    mine = api.call("GET", "/tasks", "registrar").json["items"]
+    task = next(t for t in mine if t["kind"] == "visit")
+    record = {
+        "visited_on": "2026-03-10",
+        "visitors": "王芳",
+        "met_with": "赵建华",
+        "findings": "none",
+        "answers": {"operation": "good", "orders_trend": "up", "main_need": "none", "policy_known": "yes"},
+    }
+    assert (
+        api.call("POST", f"/visit-tasks/{task['task_id']}", "handler_power", json=record).status_code == 403
+    )
+    done = api.call("POST", f"/visit-tasks/{task['task_id']}", "registrar", json=record)
+    assert done.status_code == 201, done.json
+    assert api.call("POST", f"/visit-tasks/{task['task_id']}", "registrar", json=record).status_code in (
+        404,
+        409,
+    )
+    coverage = api.call("GET", "/visits/coverage?group=cadre", "manager").json
+    assert coverage["total"]["visited"] == 1
+    assert api.call("GET", f"/visits/{done.json['visit_id']}", "registrar").status_code == 200
+    assert api.call("GET", f"/visits/{done.json['visit_id']}", "handler_power").status_code == 403
+    assert api.call("GET", "/visits/coverage?group=everyone", "manager").status_code == 422
+    assert api.call("POST", "/campaigns", "handler_power", json={"name": "x"}).status_code == 403
+    assert api.call("POST", "/campaigns", "manager", json={"name": "接口走访"}).status_code == 422
+
+
+def test_openapi_documents_every_visit_route(app, api):
+    doc = api.call("GET", "/openapi.json").json
+    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    ours = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api_visits."):
+            path = re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+            ours |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert ours and ours <= documented, ours - documented
+    refs = set(re.findall(r'"#/components/schemas/(\w+)"', json.dumps(doc)))
+    assert refs <= set(doc["components"]["schemas"]), refs - set(doc["components"]["schemas"])
+
+
+def test_questionnaires_are_the_visit_forms(eng):
+    assert [f["key"] for f in visit_service.questionnaire_choices(eng)] == ["visit_survey"]
