@@ -561,7 +561,10 @@ def _user_roles(session: Session, user_ids) -> dict[int, set[str]]:
 
 
 def _holder(lane_role: str, target, roles: dict[int, set[str]]) -> tuple[str, int | None, int | None]:
-    """(role, unit_id, assignee_id) of a visit task: the visitor's own, their unit's staff, or the lane's pool."""
+    """(role, unit_id, assignee_id) of a visit task: a task in the visitor's lane (助企干部) is the visitor's own,
+    their unit's staff's, or the lane's pool; a task in another lane (督查) is that role's pool."""
+    if lane_role != "registrar":
+        return lane_role, None, None
     if target.visitor_user_id:
         mine = roles.get(target.visitor_user_id, set())
         role = lane_role if lane_role in mine else next((r for r in ROLE_ORDER if r in mine), lane_role)
@@ -814,11 +817,7 @@ def settle(eng, session: Session, target: VisitTarget, instance, workflow, parse
         spec = parsed.human_tasks.get(task.task_spec.name)
         if spec is None:
             continue
-        role, unit_id, assignee = (
-            _holder(spec.role or "registrar", target, roles)
-            if spec.role != "supervisor"
-            else ("supervisor", None, None)
-        )
+        role, unit_id, assignee = _holder(spec.role or "registrar", target, roles)
         row = _task_row(
             str(task.id),
             instance.instance_id,
