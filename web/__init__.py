@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import pairing
     from web import plans
     from web import public
+    from web import ratings
     from web import rules
     from web import security
     from web import tasks
@@ -90,6 +91,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
         api_pairing,
         # visit campaigns (走访) and enterprises rating the departments (测评), with their API
         visits,
+        ratings,
         api_visits,
     ):
         app.register_blueprint(module.bp)

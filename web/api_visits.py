@@ -1,4 +1,4 @@
-"""JSON API for visit campaigns (走访) under /api/v1, described in web/openapi_visits.py.
+"""JSON API for visit campaigns (走访) and rating rounds (测评) under /api/v1, described in web/openapi_visits.py.
 
 Recording a visit is completing its task: POST /api/v1/tasks/{task_id}/complete with the visit's fields,
 "answers" and "problems" (or POST /api/v1/visit-tasks/{task_id} here, the same thing)."""
@@ -11,6 +11,7 @@ from flask import jsonify
 from flask import request
 
 from engine.errors import ValidationFailed
+from engine.services import ratings as rating_service
 from engine.services import tasks as task_service
 from engine.services import visit_views
 from engine.services import visits as visit_service
@@ -117,4 +118,44 @@ def record(task_id: str):
     result = task_service.complete_task(
         eng(), g.actor, task_id[:36], data, lock_version=lock_version, kind="visit"
     )
+    return jsonify(result), 201
+
+
+# --- Rating rounds (测评) ---------------------------------------------------------------------------------------
+
+
+@bp.get("/rating-rounds")
+@token_required
+def rating_rounds():
+    return jsonify(rating_service.list_rounds(eng(), g.actor))
+
+
+@bp.post("/rating-rounds")
+@token_required
+def open_rating_round():
+    return jsonify(rating_service.open_round(eng(), g.actor, body())), 201
+
+
+@bp.get(f"/rating-rounds/<{ID}:round_id>")
+@token_required
+def rating_round(round_id: int):
+    return jsonify(rating_service.get_round(eng(), g.actor, round_id))
+
+
+@bp.post(f"/rating-rounds/<{ID}:round_id>/close")
+@token_required
+def close_rating_round(round_id: int):
+    return jsonify(rating_service.close_round(eng(), g.actor, round_id))
+
+
+@bp.get("/ratings/<token>")
+def rating_form(token: str):
+    """An enterprise's rating form by its private link (no account)."""
+    return jsonify(rating_service.rating_form(eng(), token[:64]))
+
+
+@bp.post("/ratings/<token>")
+def submit_rating(token: str):
+    """An enterprise's ratings by its private link (no account): {"scores": {unit_id: 1–5}, "comments": {…}}."""
+    result = rating_service.submit_rating(eng(), token[:64], body(), client=request.remote_addr or "unknown")
     return jsonify(result), 201

@@ -18,11 +18,11 @@ def _body(schema: dict) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def _path(name: str, kind: str = "integer") -> dict:
+def _path(name: str, kind: str = "integer", longest: int = 36) -> dict:
     schema = (
         {"type": "integer", "minimum": 1, "maximum": 2147483647}
         if kind == "integer"
-        else {"type": "string", "maxLength": 36}
+        else {"type": "string", "maxLength": longest}
     )
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
@@ -336,6 +336,133 @@ PATHS: dict = {
         }
     },
 }
+
+
+SCHEMAS.update(
+    {
+        "RatingRoundInput": {
+            "type": "object",
+            "required": ["name", "period_start", "period_end", "closes_on"],
+            "properties": {
+                "name": {"type": "string", "minLength": 2, "maxLength": 100},
+                "period_start": _DATE,
+                "period_end": _DATE,
+                "closes_on": {**_DATE, "description": "企业评价截止日期"},
+                "scope": {
+                    "type": "object",
+                    "description": "企业范围 {q, filters:{area,size,sector,field,pool,tag}}；只有测评期间有诉求由部门办理的企业收到链接",
+                },
+            },
+        },
+        "UnitRating": {
+            "type": "object",
+            "properties": {
+                "unit_id": {"type": "integer"},
+                "unit": {"type": "string"},
+                "invited": {"type": "integer", "description": "应评企业数"},
+                "ratings": {"type": "integer"},
+                "average": _NNUM,
+                "rating_rate": {
+                    **_NNUM,
+                    "description": "测评得分率：平均分 ÷ 5（%），季度考评的 rating_rate",
+                },
+                "satisfied_rate": {**_NNUM, "description": "4 分（满意）及以上的比例（%）"},
+            },
+        },
+        "RatingRound": {
+            "type": "object",
+            "properties": {
+                "round_id": {"type": "integer"},
+                "name": {"type": "string"},
+                "period_start": _DATE,
+                "period_end": _DATE,
+                "closes_on": _DATE,
+                "status": {"enum": ["open", "closed"]},
+                "invites": {"type": "integer"},
+                "answered": {"type": "integer"},
+                "units": {"type": "array", "items": _ref("UnitRating")},
+                "comments": {"type": "array", "items": {"type": "object"}},
+                "links": {
+                    "type": "array",
+                    "items": {"type": "object"},
+                    "description": "企业的测评链接（仅活动办）",
+                },
+            },
+        },
+        "RatingSubmission": {
+            "type": "object",
+            "required": ["scores"],
+            "properties": {
+                "scores": {
+                    "type": "object",
+                    "description": "单位编号 → 1–5 分（5 很满意）；没有接触的单位不给",
+                    "additionalProperties": {"type": ["integer", "string"]},
+                },
+                "comments": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 500}},
+            },
+        },
+    }
+)
+_PUBLIC_ERRORS = {
+    "404": ERRORS["404"],
+    "409": _json(_ref("Error"), "已经评价过，或测评已结束"),
+    "422": ERRORS["422"],
+    "429": _json(_ref("Error"), "提交太频繁"),
+}
+PATHS.update(
+    {
+        "/rating-rounds": {
+            "get": {
+                "summary": "测评列表",
+                "security": SECURED,
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": _ref("RatingRound")}},
+                        }
+                    ),
+                    **ERRORS,
+                },
+            },
+            "post": {
+                "summary": "开启测评：范围内有诉求由部门办理的企业各得到一个测评链接",
+                "security": SECURED,
+                "requestBody": _body(_ref("RatingRoundInput")),
+                "responses": {"201": _json({"type": "object"}, "已开启"), **ERRORS},
+            },
+        },
+        "/rating-rounds/{round_id}": {
+            "get": {
+                "summary": "一次测评：各单位评价数、平均分、测评得分率、满意率；企业意见；测评链接（活动办）",
+                "security": SECURED,
+                "parameters": [_path("round_id")],
+                "responses": {"200": _json(_ref("RatingRound")), **ERRORS},
+            }
+        },
+        "/rating-rounds/{round_id}/close": {
+            "post": {
+                "summary": "结束测评",
+                "security": SECURED,
+                "parameters": [_path("round_id")],
+                "responses": {"200": _json({"type": "object"}), **ERRORS},
+            }
+        },
+        "/ratings/{token}": {
+            "get": {
+                "summary": "企业的测评表（凭测评链接，无需账号）",
+                "parameters": [_path("token", "string", 64)],
+                "responses": {"200": _json({"type": "object"}), "404": ERRORS["404"]},
+            },
+            "post": {
+                "summary": "企业提交测评（凭测评链接，无需账号；每个链接一次）",
+                "parameters": [_path("token", "string", 64)],
+                "requestBody": _body(_ref("RatingSubmission")),
+                "responses": {"201": _json({"type": "object"}, "已提交"), **_PUBLIC_ERRORS},
+            },
+        },
+    }
+)
 
 
 def extend(document: dict) -> dict:
