@@ -20,6 +20,7 @@ from engine.services import evaluation
 from engine.services import figures
 from engine.services import loop
 from engine.services import plans
+from engine.services import ratings
 from engine.services import tasks
 from engine.services import visits
 from engine.services.pairing import Lookup
@@ -29,6 +30,7 @@ from engine.services.pairing import new_pairing
 from engine.storage.models import Area
 from engine.storage.models import Case
 from engine.storage.models import Enterprise
+from engine.storage.models import RatingInvite
 from engine.storage.models import EnterpriseChange
 from engine.storage.models import EnterpriseContact
 from engine.storage.models import EnterpriseMembership
@@ -121,6 +123,7 @@ def seed_demo(eng, progress: bool = True, cases: bool = True) -> dict:
         history = _last_quarter(eng, sample)
         _plans(eng)
         _visit_campaign(eng)
+        _rating_round(eng)
     else:
         history = 0
     return {"units": len(units), "cases": len(registered) + history}
@@ -647,3 +650,38 @@ def _visit_campaign(eng) -> None:
     for instance_id in due:
         with eng.db.transaction() as session:
             visits.fire(eng, session, session.get(WorkflowInstance, instance_id))
+
+
+def _rating_round(eng) -> None:
+    """A rating round (测评) open since the start of last quarter: about half the enterprises have rated the units
+    that handled their problems (scores vary, one comment), the others have not answered yet."""
+    manager = auth.authenticate(eng, "manager", DEMO_PASSWORD)
+    today = visits.today(eng)
+    start = figures.previous_quarter(figures.quarter_of(today)).start
+    opened = ratings.open_round(
+        eng,
+        manager,
+        {
+            "name": f"{today.year}年企业评部门（{start:%m月%d日}起）",
+            "period_start": start.isoformat(),
+            "period_end": today.isoformat(),
+            "closes_on": (today + dt.timedelta(days=14)).isoformat(),
+        },
+    )
+    links = ratings.get_round(eng, manager, opened["round_id"])["links"]
+    with eng.db.read() as session:
+        from_token = {
+            invite.token: invite.units
+            for invite in session.scalars(
+                select(RatingInvite).where(RatingInvite.round_id == opened["round_id"])
+            )
+        }
+    for number, link in enumerate(links[::2]):
+        units = from_token[link["token"]]
+        scores = {str(unit_id): (5, 4, 4, 3, 5, 2)[(number + k) % 6] for k, unit_id in enumerate(units)}
+        comments = {str(units[0]): "办事效率高，上门服务，点赞。"} if number == 0 else {}
+        if number == 1:
+            comments = {str(units[-1]): "材料要求反复变化，希望一次性告知。"}
+        ratings.submit_rating(
+            eng, link["token"], {"scores": scores, "comments": comments}, client=f"demo-{number}"
+        )

@@ -935,6 +935,7 @@ class Visit(Base):
     __table_args__ = (
         Index("ix_visit_enterprise", "enterprise_id", "visited_on"),
         Index("ix_visit_campaign", "campaign_id", "unit_id"),
+        Index("ix_visit_target", "target_id"),
     )
 
 

@@ -212,7 +212,7 @@ def test_openapi_documents_every_visit_route(app, api):
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     ours = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("api_visits."):
+        if rule.endpoint.startswith("api_visits."):  # visit campaigns and rating rounds
             path = re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
             ours |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert ours and ours <= documented, ours - documented
@@ -222,3 +222,86 @@ def test_openapi_documents_every_visit_route(app, api):
 
 def test_questionnaires_are_the_visit_forms(eng):
     assert [f["key"] for f in visit_service.questionnaire_choices(eng)] == ["visit_survey"]
+
+
+# --- Ratings (测评) ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rated_round(eng, actors, journey):
+    case_id = journey.register()["case_id"]
+    journey.dispatch(case_id, lead="power")
+    from engine.services import ratings
+
+    return ratings.open_round(
+        eng,
+        actors("manager"),
+        {
+            "name": "一季度企业评部门",
+            "period_start": "2026-01-01",
+            "period_end": "2026-03-31",
+            "closes_on": "2026-04-15",
+        },
+    )
+
+
+def _link(client, auth, round_id) -> str:
+    auth.login("manager")
+    page = _text(client.get(f"/ratings/{round_id}"))
+    auth.logout()
+    return re.search(r'href="https?://[^/]+(/rate/[^"]+)"', page).group(1)
+
+
+def test_an_enterprise_rates_through_its_link_once(client, auth, rated_round, monkeypatch):
+    from web import public as public_view
+
+    monkeypatch.setattr(public_view, "MIN_FILL_SECONDS", 0)
+    link = _link(client, auth, rated_round["round_id"])
+    page = _text(client.get(link))
+    assert "市电业局（供电公司）" in page and "很满意" in page
+    stamp = re.search(r'name="stamp" value="([^"]+)"', page).group(1)
+    unit = re.search(r'name="score-(\d+)"', page).group(1)
+    assert client.post(link, data={"stamp": stamp}).status_code == 422  # nothing rated
+    stamp = re.search(r'name="stamp" value="([^"]+)"', _text(client.get(link))).group(1)
+    done = client.post(link, data={"stamp": stamp, f"score-{unit}": "4", f"comment-{unit}": "上门服务"})
+    assert done.status_code == 302
+    assert "感谢您的评价" in _text(client.get(done.headers["Location"]))
+    assert client.post(link, data={"stamp": stamp, f"score-{unit}": "1"}).status_code in (409, 422)
+    assert client.get("/rate/nonsense").status_code == 404
+    auth.login("handler_power")
+    own = _text(client.get(f"/ratings/{rated_round['round_id']}"))
+    assert "上门服务" in own and "/rate/" not in own
+    auth.login("manager")
+    assert "4.0" in _text(client.get(f"/ratings/{rated_round['round_id']}"))
+
+
+def test_the_office_opens_a_round_on_its_page_and_the_api_reads_it(client, auth, api, journey):
+    case_id = journey.register()["case_id"]
+    journey.dispatch(case_id, lead="market")
+    auth.login("manager")
+    bad = client.post(
+        "/ratings/new", data={"name": "x", "period_start": "2026-03-31", "period_end": "2026-01-01"}
+    )
+    assert bad.status_code == 422
+    made = client.post(
+        "/ratings/new",
+        data={
+            "name": "三月企业评部门",
+            "period_start": "2026-03-01",
+            "period_end": "2026-03-31",
+            "closes_on": "2026-04-10",
+        },
+    )
+    assert made.status_code == 302
+    assert "三月企业评部门" in _text(client.get("/ratings"))
+    listed = api.call("GET", "/rating-rounds", "manager").json["items"]
+    round_id = listed[0]["round_id"]
+    detail = api.call("GET", f"/rating-rounds/{round_id}", "manager").json
+    token = detail["links"][0]["token"]
+    form = api.call("GET", f"/ratings/{token}").json
+    unit_id = form["units"][0]["unit_id"]
+    assert api.call("POST", f"/ratings/{token}", json={"scores": {str(unit_id): 7}}).status_code == 422
+    assert api.call("POST", f"/ratings/{token}", json={"scores": {str(unit_id): 5}}).status_code == 201
+    assert api.call("POST", f"/ratings/{token}", json={"scores": {str(unit_id): 5}}).status_code == 409
+    assert api.call("POST", "/rating-rounds", "handler_market", json={}).status_code == 403
+    assert api.call("POST", f"/rating-rounds/{round_id}/close", "manager").status_code == 200

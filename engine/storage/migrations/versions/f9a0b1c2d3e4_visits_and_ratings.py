@@ -132,6 +132,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_visit_enterprise", "visit", ["enterprise_id", "visited_on"])
     op.create_index("ix_visit_campaign", "visit", ["campaign_id", "unit_id"])
+    op.create_index("ix_visit_target", "visit", ["target_id"])
     op.create_table(
         "visit_answer",
         sa.Column(
@@ -222,6 +223,7 @@ def downgrade() -> None:
         op.drop_index(index, table_name=table)
     for table in ("rating", "rating_invite", "rating_round", "visit_case", "visit_answer"):
         op.drop_table(table)
+    op.drop_index("ix_visit_target", table_name="visit")
     op.drop_index("ix_visit_campaign", table_name="visit")
     op.drop_index("ix_visit_enterprise", table_name="visit")
     op.drop_table("visit")
