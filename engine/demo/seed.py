@@ -30,12 +30,12 @@ from engine.services.pairing import new_pairing
 from engine.storage.models import Area
 from engine.storage.models import Case
 from engine.storage.models import Enterprise
-from engine.storage.models import RatingInvite
 from engine.storage.models import EnterpriseChange
 from engine.storage.models import EnterpriseContact
 from engine.storage.models import EnterpriseMembership
 from engine.storage.models import EnterpriseTag
 from engine.storage.models import EnterpriseYear
+from engine.storage.models import RatingInvite
 from engine.storage.models import Unit
 from engine.storage.models import User
 from engine.storage.models import WorkflowInstance
