@@ -27,7 +27,6 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine.domain.clock import LOCAL_TZ
-from engine.domain.vocabulary import ROLES
 from engine.errors import Conflict
 from engine.errors import NotFound
 from engine.errors import SpecError
@@ -179,16 +178,10 @@ def read_enterprise_list(data: bytes) -> list[dict]:
         for number, row in enumerate(sheet.iter_rows(), 1):
             check_row(number, row)
             values = [str(c.value).strip() if c.value is not None else "" for c in row]
-            if header is None:
-                header = values
-                if (
-                    not any("信用代码" in v for v in header)
-                    and normalise_credit_code(values[0] if values else "")[:1].isalnum()
-                    and len(values[0]) == 18
-                ):
-                    header = ["统一社会信用代码"]
-                    rows.append({"credit_code": values[0], "wave": "", "visitor": "", "row": number})
+            if header is None and any("信用代码" in v for v in values):
+                header = values  # the template's header row
                 continue
+            header = header or ["统一社会信用代码"]  # no header: the credit codes are in the first column
             if not any(values):
                 continue
             if len(rows) >= MAX_TARGETS:
@@ -1144,7 +1137,3 @@ def close_campaign(eng, actor: Actor, campaign_id: int) -> dict:
             session, eng, actor, campaign.campaign_id, "closed", f"结束走访活动（{withdrawn} 家企业未走访）"
         )
         return {"campaign_id": campaign.campaign_id, "status": campaign.status, "withdrawn": withdrawn}
-
-
-def role_label(role: str) -> str:
-    return ROLES.get(role, (role, role))[0]
