@@ -88,6 +88,13 @@ def targets():
     )
 
 
+@bp.patch(f"/visit-targets/<{ID}:target_id>")
+@token_required
+def reassign(target_id: int):
+    """Change who visits one enterprise: {"user": username} or {"unit": unit code}."""
+    return jsonify(visit_service.reassign(eng(), g.actor, target_id, body()))
+
+
 @bp.get("/visits/coverage")
 @token_required
 def coverage():
@@ -159,3 +166,18 @@ def submit_rating(token: str):
     """An enterprise's ratings by its private link (no account): {"scores": {unit_id: 1–5}, "comments": {…}}."""
     result = rating_service.submit_rating(eng(), token[:64], body(), client=request.remote_addr or "unknown")
     return jsonify(result), 201
+
+
+@bp.get("/figures/ratings")
+@token_required
+def rating_figures():
+    """Per unit, the ratings given in a period (?period=2026-Q1, or date_from/date_to)."""
+    return jsonify(
+        rating_service.figures_view(
+            eng(),
+            g.actor,
+            request.args.get("period") or None,
+            request.args.get("date_from") or None,
+            request.args.get("date_to") or None,
+        )
+    )

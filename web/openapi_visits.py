@@ -45,7 +45,19 @@ _NSTR = {"type": ["string", "null"]}
 _NINT = {"type": ["integer", "null"]}
 _NNUM = {"type": ["number", "null"]}
 _DATE = {"type": "string", "format": "date"}
-_TARGET_FILTERS = ("campaign", "status", "unit", "area", "wave", "cadre", "flag", "answer")
+_TARGET_FILTERS = (
+    "campaign",
+    "status",
+    "unit",
+    "area",
+    "wave",
+    "cadre",
+    "flag",
+    "answer",
+    "campaign_status",
+    "target",
+    "enterprise",
+)
 
 SCHEMAS: dict = {
     "CampaignInput": {
@@ -291,6 +303,17 @@ PATHS: dict = {
             },
         }
     },
+    "/visit-targets/{target_id}": {
+        "patch": {
+            "summary": "更换一家企业的走访人（活动办）：{user} 或 {unit}；未完成的走访任务立即转交",
+            "security": SECURED,
+            "parameters": [_path("target_id")],
+            "requestBody": _body(
+                {"type": "object", "properties": {"user": {"type": "string"}, "unit": {"type": "string"}}}
+            ),
+            "responses": {"200": _json({"type": "object"}), **ERRORS},
+        }
+    },
     "/visits/coverage": {
         "get": {
             "summary": "走访覆盖率：按 campaign / wave / unit / cadre / area 分组",
@@ -446,6 +469,26 @@ PATHS.update(
                 "security": SECURED,
                 "parameters": [_path("round_id")],
                 "responses": {"200": _json({"type": "object"}), **ERRORS},
+            }
+        },
+        "/figures/ratings": {
+            "get": {
+                "summary": "各单位在一段期间内收到的企业测评：评价数、平均分、测评得分率、满意率",
+                "security": SECURED,
+                "parameters": _query("period", "date_from", "date_to"),
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "period": {"type": "string"},
+                                "label": {"type": "string"},
+                                "rows": {"type": "array", "items": _ref("UnitRating")},
+                            },
+                        }
+                    ),
+                    **ERRORS,
+                },
             }
         },
         "/ratings/{token}": {

@@ -305,3 +305,34 @@ def supervise(task_id: str):
 @login_required
 def visit(visit_id: int):
     return render_template("visits/visit.html", v=visit_views.get_visit(eng(), actor(), visit_id, ui_lang()))
+
+
+@bp.route(f"/campaigns/<{ID}:campaign_id>/targets/<{ID}:target_id>/visitor", methods=["GET", "POST"])
+@login_required
+def reassign(campaign_id: int, target_id: int):
+    """Change who visits one enterprise (the programme office)."""
+    require_role(actor(), *visit_service.OFFICE)
+    found = visit_views.list_targets(eng(), actor(), {"campaign": campaign_id, "target": target_id})
+    if not found["items"]:
+        abort(404)
+    errors = {}
+    if request.method == "POST":
+        try:
+            result = visit_service.reassign(
+                eng(),
+                actor(),
+                target_id,
+                {"user": request.form.get("user"), "unit": request.form.get("unit")},
+            )
+        except ValidationFailed as exc:
+            errors = exc.errors or {"": exc.message}
+        else:
+            flash(_("已更换走访人：%(name)s", name=result["visitor"]), "success")
+            return redirect(url_for("visits.campaign", campaign_id=campaign_id, _anchor="enterprises"))
+    return render_template(
+        "visits/reassign.html",
+        t=found["items"][0],
+        users=auth_service.list_users(eng()),
+        units=auth_service.list_units(eng()),
+        errors=errors,
+    ), (422 if errors else 200)

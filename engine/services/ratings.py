@@ -33,6 +33,7 @@ from engine.services.common import in_id_range
 from engine.services.common import require_role
 from engine.services.common import unit_names
 from engine.services.enterprises import enterprise_query
+from engine.services.figures import parse_period
 from engine.storage.models import Case
 from engine.storage.models import CaseUnit
 from engine.storage.models import Enterprise
@@ -425,3 +426,20 @@ def submit_rating(eng, token: str, data: dict, *, client: str, stamp: str | None
         )
         invite.submitted_at = now
         return {"rated": len(rated)}
+
+
+def figures_view(eng, actor: Actor, period_code=None, date_from=None, date_to=None) -> dict:
+    """Per unit, the enterprises' ratings given in a period (统计报表's 企业测评 section); a unit's staff see their own
+    unit's row. :raises ValidationFailed: the period."""
+    period = parse_period(period_code, date_from, date_to, today=_today(eng))
+    only = _visible_units(actor)
+    with eng.db.read() as session:
+        rows = unit_ratings(session, period.start, period.end)
+        names = unit_names(session)
+        items = [
+            {"unit_id": unit_id, "unit": names.get(unit_id, str(unit_id))} | figures
+            for unit_id, figures in rows.items()
+            if only is None or unit_id == only
+        ]
+        items.sort(key=lambda r: -r["average"])
+        return {"period": period.code, "label": period.label, "rows": items}

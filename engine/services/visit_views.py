@@ -48,7 +48,19 @@ from engine.storage.models import WorkflowInstance
 
 READ_ALL = ("manager", "dispatcher", "admin", "supervisor", "leader")
 GROUPS = ("campaign", "wave", "unit", "cadre", "area")
-TARGET_FILTERS = ("campaign", "status", "unit", "area", "wave", "cadre", "flag", "answer")
+TARGET_FILTERS = (
+    "campaign",
+    "status",
+    "unit",
+    "area",
+    "wave",
+    "cadre",
+    "flag",
+    "answer",
+    "campaign_status",
+    "target",
+    "enterprise",
+)
 MAX_GROUP_ROWS = 500
 
 
@@ -132,6 +144,8 @@ def _conditions(eng, actor: Actor, filters: dict) -> tuple[list, dict]:
     if scope is not None:
         conditions.append(scope)
     for key, column in (
+        ("target", VisitTarget.target_id),
+        ("enterprise", VisitTarget.enterprise_id),
         ("campaign", VisitTarget.campaign_id),
         ("wave", VisitTarget.wave_id),
         ("area", VisitTarget.area_id),
@@ -158,6 +172,14 @@ def _conditions(eng, actor: Actor, filters: dict) -> tuple[list, dict]:
         conditions += [VisitTarget.status == "pending", VisitTarget.flag == filters["flag"]]
     if filters.get("cadre"):
         conditions.append(_cadre_condition(filters["cadre"]))
+    if filters.get("campaign_status"):
+        if filters["campaign_status"] not in STATUSES:
+            raise ValidationFailed(_("筛选条件有误"), {"campaign_status": _("应为 draft、running 或 closed")})
+        conditions.append(
+            VisitTarget.campaign_id.in_(
+                select(VisitCampaign.campaign_id).where(VisitCampaign.status == filters["campaign_status"])
+            )
+        )
     if filters.get("answer"):
         field, sep, value = filters["answer"].partition("=")
         if not sep or not field or len(field) > 100 or len(value) > 200:

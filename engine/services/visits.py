@@ -1137,3 +1137,67 @@ def close_campaign(eng, actor: Actor, campaign_id: int) -> dict:
             session, eng, actor, campaign.campaign_id, "closed", f"结束走访活动（{withdrawn} 家企业未走访）"
         )
         return {"campaign_id": campaign.campaign_id, "status": campaign.status, "withdrawn": withdrawn}
+
+
+def reassign(eng, actor: Actor, target_id, data: dict) -> dict:
+    """Change who visits one enterprise of a campaign (a cadre left, a unit took over): {"user": username} or
+    {"unit": unit code}. An open visit task moves to the new visitor at once (and tells them).
+
+    :raises NotFound: unknown row. :raises Conflict: already visited or withdrawn. :raises ValidationFailed: no
+    such account or unit, or neither given."""
+    require_role(actor, *OFFICE)
+    data = data if isinstance(data, dict) else {}
+    with eng.db.transaction() as session:
+        try:
+            number = int(target_id)
+        except (TypeError, ValueError):
+            raise NotFound(_("没有这家走访企业")) from None
+        target = session.get(VisitTarget, number, with_for_update=True) if in_id_range(number) else None
+        if target is None:
+            raise NotFound(_("没有这家走访企业"))
+        if target.status != "pending":
+            raise Conflict(_("这家企业已经走访或活动已结束，不能更换走访人"))
+        picker = _Visitors(session, {"mode": "hand", "user": data.get("user"), "unit": data.get("unit")}, [])
+        if picker.errors or picker.default is None:
+            raise ValidationFailed(
+                _("请选择新的走访人账号或走访单位"),
+                picker.errors or {"user": _("请选择新的走访人账号或走访单位")},
+            )
+        visitor = picker.default
+        before = target.visitor_name
+        target.visitor_user_id, target.visitor_person_id = visitor.user_id, None
+        target.visitor_unit_id, target.visitor_name = visitor.unit_id, (visitor.name or "")[:100] or None
+        enterprise = session.get(Enterprise, target.enterprise_id)
+        campaign = session.get(VisitCampaign, target.campaign_id)
+        if target.instance_id is not None:
+            roles = _user_roles(session, [target.visitor_user_id])
+            for task in session.scalars(
+                select(HumanTask).where(
+                    HumanTask.instance_id == target.instance_id, HumanTask.form_key == VISIT_FORM
+                )
+            ):
+                task.role, task.unit_id, task.assignee_id = _holder("registrar", target, roles)
+                users = (
+                    [task.assignee_id]
+                    if task.assignee_id
+                    else notifications.users_with_role(session, task.role, task.unit_id)
+                )
+                notifications.notify(
+                    session,
+                    eng,
+                    users,
+                    case_id=None,
+                    kind="reassignment",
+                    title=f"新走访任务：{enterprise.name}（{campaign.name}）"[:200],
+                    body=campaign.name,
+                )
+        _event(
+            session,
+            eng,
+            actor,
+            campaign.campaign_id,
+            "reassigned",
+            f"{enterprise.name}：走访人由 {before or '（未指定）'} 改为 {target.visitor_name}",
+            enterprise.enterprise_id,
+        )
+        return {"target_id": target.target_id, "visitor": target.visitor_name}

@@ -229,3 +229,23 @@ def test_scope_by_filter_or_list_and_missing_visitors_are_refused(eng, actors, j
     closed = visits.close_campaign(eng, manager, listed["campaign_id"])
     assert closed["withdrawn"] == 1
     assert not my_visit_tasks(eng, actors("registrar"))
+
+
+def test_the_office_hands_a_visit_to_another_visitor(eng, actors, launched):
+    mine = my_visit_tasks(eng, actors("registrar"))
+    target = visit_views.list_targets(
+        eng, actors("manager"), {"campaign": launched, "cadre": f"u{actors('registrar').user_id}"}
+    )
+    first = target["items"][0]
+    with pytest.raises(ValidationFailed):
+        visits.reassign(eng, actors("manager"), first["target_id"], {"user": "nobody"})
+    with pytest.raises(PermissionDenied):
+        visits.reassign(eng, actors("handler_econ"), first["target_id"], {"unit": "power"})
+    moved = visits.reassign(eng, actors("manager"), first["target_id"], {"unit": "power"})
+    assert moved["visitor"] == "市电业局（供电公司）"
+    assert len(my_visit_tasks(eng, actors("registrar"))) == len(mine) - 1
+    power = task_service.list_tasks(eng, actors("handler_power"), "mine", per_page=200)["items"]
+    task = next(t for t in power if t["enterprise_name"] == first["enterprise_name"])
+    task_service.complete_task(eng, actors("handler_power"), task["task_id"], visit_data())
+    with pytest.raises(Conflict):
+        visits.reassign(eng, actors("manager"), first["target_id"], {"user": "registrar"})

@@ -305,3 +305,15 @@ def test_the_office_opens_a_round_on_its_page_and_the_api_reads_it(client, auth,
     assert api.call("POST", f"/ratings/{token}", json={"scores": {str(unit_id): 5}}).status_code == 409
     assert api.call("POST", "/rating-rounds", "handler_market", json={}).status_code == 403
     assert api.call("POST", f"/rating-rounds/{round_id}/close", "manager").status_code == 200
+
+
+def test_the_office_changes_a_visitor_on_the_campaign_page(client, auth, eng, actors):
+    campaign_id = _campaign(client, auth)
+    page = _text(client.get(f"/campaigns/{campaign_id}"))
+    link = re.search(r'href="(/campaigns/\d+/targets/\d+/visitor)"', page).group(1)
+    assert "更换走访人" in _text(client.get(link))
+    assert client.post(link, data={}).status_code == 422
+    assert client.post(link, data={"unit": "land"}).status_code == 302
+    assert "自然资源和规划局" in _text(client.get(f"/campaigns/{campaign_id}"))
+    auth.login("handler_econ")
+    assert client.get(link).status_code == 403
