@@ -109,3 +109,35 @@ def test_a_cadre_records_a_visit_on_a_phone(eng, actors, page_as, shot):
     assert page.locator('[data-total="problems"]').inner_text() == "1"
     _fits_the_screen(page)
     shot(page, "03-campaign-phone")
+
+
+def test_an_enterprise_rates_the_departments_on_a_phone(eng, actors, journey, new_page, shot, monkeypatch):
+    from engine.services import ratings
+    from web import public as public_view
+
+    monkeypatch.setattr(public_view, "MIN_FILL_SECONDS", 0)
+    case_id = journey.register()["case_id"]
+    journey.dispatch(case_id, lead="power", co_units=["market"])
+    opened = ratings.open_round(
+        eng,
+        actors("manager"),
+        {
+            "name": "一季度企业评部门",
+            "period_start": "2026-01-01",
+            "period_end": "2026-03-31",
+            "closes_on": "2026-04-15",
+        },
+    )
+    token = ratings.get_round(eng, actors("manager"), opened["round_id"])["links"][0]["token"]
+    page = new_page(phone=True)
+    page.goto(f"/rate/{token}")
+    assert page.locator("#rating-form [data-unit]").count() == 2
+    _fits_the_screen(page)
+    shot(page, "01-rate-phone")
+    first = page.locator("#rating-form [data-unit]").first
+    first.locator("label").filter(has_text="5 · 很满意").click()
+    first.locator("textarea").fill("上门服务，办理很快")
+    with page.expect_navigation():
+        page.click("#rating-form button[type=submit]")
+    assert "感谢您的评价" in page.locator("#rating-done").inner_text()
+    shot(page, "02-rated-phone")
