@@ -254,7 +254,14 @@ def coverage_rows(session: Session, eng, conditions: list, group: str) -> tuple[
             value, label = cadre_key(*key[:3]), key[3] or _("（未指定）")
         else:
             value = "none" if key[0] is None else str(key[0])
-            label = labels.get(key[0]) if key[0] is not None else _("（未指定）")
+            none_label = (
+                _("（走访人无所属单位）")
+                if group == "unit"
+                else _("（未定区域）")
+                if group == "area"
+                else _("（未指定）")
+            )
+            label = labels.get(key[0]) if key[0] is not None else none_label
         rows.append(
             _row(value, label or str(key[0]), in_scope, visited, pending, overdue, int(count), int(problems))
         )
