@@ -317,3 +317,25 @@ def test_the_office_changes_a_visitor_on_the_campaign_page(client, auth, eng, ac
     assert "自然资源和规划局" in _text(client.get(f"/campaigns/{campaign_id}"))
     auth.login("handler_econ")
     assert client.get(link).status_code == 403
+
+
+def test_a_supervisor_supervises_an_overdue_visit_from_the_inbox(client, auth, eng, actors, clock):
+    import datetime as dt
+
+    from engine.domain.clock import LOCAL_TZ
+    from engine.worker import run_pass
+
+    campaign_id = _campaign(client, auth)
+    clock.set(dt.datetime(2026, 3, 21, 9, 0, tzinfo=LOCAL_TZ))
+    run_pass(eng)
+    auth.login("supervisor")
+    inbox = _text(client.get("/tasks"))
+    task_id = re.search(r'href="/tasks/([0-9a-f-]{36})" data-task="supervise"', inbox).group(1)
+    opened = client.get(f"/tasks/{task_id}", follow_redirects=True)
+    assert "督办" in _text(opened) and "春季走访" in _text(opened)
+    assert client.post(f"/visits/supervise/{task_id}", data={"supervision_step": "urge"}).status_code == 422
+    done = client.post(
+        f"/visits/supervise/{task_id}",
+        data={"supervision_step": "urge", "supervision_order": "请三日内完成走访并记录"},
+    )
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/campaigns/{campaign_id}")
