@@ -19,6 +19,7 @@ from web.api import body
 from web.api import token_required
 from web.auth import csrf
 from web.helpers import eng
+from web.visits import export_response
 
 ID = "int(max=2147483647)"
 bp = Blueprint("api_visits", __name__, url_prefix="/api/v1")
@@ -56,6 +57,13 @@ def read_list():
 @token_required
 def campaign(campaign_id: int):
     return jsonify(visit_views.get_campaign(eng(), g.actor, campaign_id, request.args.get("lang", "zh")))
+
+
+@bp.get(f"/campaigns/<{ID}:campaign_id>/export.xlsx")
+@token_required
+def export(campaign_id: int):
+    """The campaign's enterprises with visitor, status, visit and answers, as .xlsx (same filters as /visit-targets)."""
+    return export_response(campaign_id, g.actor)
 
 
 @bp.post(f"/campaigns/<{ID}:campaign_id>/launch")

@@ -268,6 +268,24 @@ PATHS: dict = {
             "responses": {"204": {"description": "已删除"}, **ERRORS},
         },
     },
+    "/campaigns/{campaign_id}/export.xlsx": {
+        "get": {
+            "summary": "导出走访企业（走访人、状态、走访记录、调查表答案）为 .xlsx；筛选同 /visit-targets",
+            "security": SECURED,
+            "parameters": [_path("campaign_id"), *_query(*_TARGET_FILTERS[1:])],
+            "responses": {
+                "200": {
+                    "description": "xlsx",
+                    "content": {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                            "schema": {"type": "string", "format": "binary"}
+                        }
+                    },
+                },
+                **ERRORS,
+            },
+        }
+    },
     "/campaigns/{campaign_id}/launch": {
         "post": {
             "summary": "发布：为范围内每家企业生成走访任务",

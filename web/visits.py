@@ -4,6 +4,7 @@ enterprises, the visitor's recording page (phone first) and a recorded visit."""
 from __future__ import annotations
 
 import io
+import tempfile
 
 from flask import Blueprint
 from flask import abort
@@ -167,6 +168,25 @@ def campaign(campaign_id: int):
     return render_template(
         "visits/campaign.html", c=detail, targets=targets, filters=filters, group=group, errors=errors
     ), (422 if errors else 200)
+
+
+@bp.get(f"/campaigns/<{ID}:campaign_id>/export.xlsx")
+@login_required
+def export(campaign_id: int):
+    """The campaign's enterprises (the page's filters) with visitor, status, visit and answers, as .xlsx."""
+    return export_response(campaign_id, actor())
+
+
+def export_response(campaign_id: int, who):
+    """The .xlsx of a campaign's enterprises for `who`, filtered as the request's arguments say."""
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    try:
+        visit_views.export(eng(), who, campaign_id, _target_filters(), spool, ui_lang())
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"走访企业-{campaign_id}.xlsx")
 
 
 @bp.post(f"/campaigns/<{ID}:campaign_id>/launch")

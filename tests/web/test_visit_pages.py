@@ -339,3 +339,41 @@ def test_a_supervisor_supervises_an_overdue_visit_from_the_inbox(client, auth, e
         data={"supervision_step": "urge", "supervision_order": "请三日内完成走访并记录"},
     )
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/campaigns/{campaign_id}")
+
+
+def test_the_campaign_exports_its_enterprises_with_visits_and_answers(eng, client, auth, api, actors):
+    from openpyxl import load_workbook
+
+    campaign_id = _campaign(client, auth)
+    task = next(
+        t
+        for t in task_service.list_tasks(eng, actors("registrar"), per_page=200)["items"]
+        if t["kind"] == "visit"
+    )
+    task_service.complete_task(
+        eng,
+        actors("registrar"),
+        task["task_id"],
+        {
+            "visited_on": "2026-03-10",
+            "visitors": "王芳",
+            "met_with": "=HYPERLINK(1)",
+            "findings": "none",
+            "answers": {
+                "operation": "difficult",
+                "orders_trend": "down",
+                "main_need": "land",
+                "policy_known": "yes",
+            },
+        },
+    )
+    response = client.get(f"/campaigns/{campaign_id}/export.xlsx?status=visited")
+    assert response.status_code == 200
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    response.close()
+    assert len(rows) == 2 and rows[0][0] == "企业名称" and "企业生产经营状况" in rows[0]
+    assert rows[1][0] == task["enterprise_name"] and "困难" in rows[1] and rows[1][10].startswith("'")
+    by_api = api.call("GET", f"/campaigns/{campaign_id}/export.xlsx", "handler_power")
+    assert by_api.status_code == 200
+    assert len(list(load_workbook(io.BytesIO(by_api.data)).active.iter_rows())) == 1  # none of its rows
+    by_api.close()
