@@ -80,6 +80,10 @@ def test_the_office_creates_a_campaign_and_reads_its_coverage(client, auth):
     assert "春季走访" in _text(client.get("/campaigns"))
     assert client.get(f"/campaigns/{campaign_id}?status=overdue").status_code == 200
     assert client.get(f"/campaigns/{campaign_id}?status=nonsense").status_code == 422
+    figures = _text(client.get("/figures"))  # 统计报表: coverage of the running campaigns by unit
+    assert 'id="visit-coverage-table"' in figures and "经济和信息化局" in figures
+    auth.login("handler_econ")
+    assert 'id="visit-coverage-table"' in _text(client.get("/figures"))
 
 
 def test_the_visitor_records_a_visit_with_answers_and_a_problem(eng, client, auth, actors):
