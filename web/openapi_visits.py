@@ -529,5 +529,13 @@ PATHS.update(
 def extend(document: dict) -> dict:
     """The document with the visit campaigns' (and rating rounds') paths and schemas."""
     document.setdefault("paths", {}).update(PATHS)
-    document.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMAS)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(SCHEMAS)
+    task = schemas.get("Task", {}).get("properties")
+    if task is not None:  # a visit's task is an inbox task too: say what each task belongs to
+        task["kind"] = {
+            "enum": ["case", "evaluation", "visit"],
+            "description": "case：诉求的任务；evaluation：季度考评的任务；visit：走访活动的任务（记录走访或督办）",
+        }
+        task["case_id"] = {"type": ["integer", "null"], "description": "诉求编号；考评和走访的任务为 null"}
     return document
