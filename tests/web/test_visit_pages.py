@@ -381,3 +381,121 @@ def test_the_campaign_exports_its_enterprises_with_visits_and_answers(eng, clien
     assert by_api.status_code == 200
     assert len(list(load_workbook(io.BytesIO(by_api.data)).active.iter_rows())) == 1  # none of its rows
     by_api.close()
+
+
+BIG = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        (
+            "POST",
+            "/campaigns",
+            {"name": "奇怪", "waves": [1, "x", None], "scope": {"list": [3, None, {"credit_code": 5}]}},
+        ),
+        (
+            "POST",
+            "/campaigns",
+            {"name": ["列表"], "start_date": "2026-02-30", "end_date": 5, "assignment": "everyone"},
+        ),
+        (
+            "POST",
+            "/campaigns",
+            {
+                "name": "范围",
+                "start_date": "2026-03-01",
+                "end_date": "2026-03-31",
+                "scope": {"filters": {"size": "巨型"}},
+            },
+        ),
+        (
+            "POST",
+            "/campaigns",
+            {"name": "名单", "start_date": "2026-03-01", "end_date": "2026-03-31", "scope": {"list": "abc"}},
+        ),
+        (
+            "POST",
+            "/campaigns",
+            {
+                "name": "层级",
+                "start_date": "2026-03-01",
+                "end_date": "2026-03-31",
+                "assignment": {"mode": "pairing", "level": ["x"]},
+            },
+        ),
+        ("GET", "/visit-targets?campaign=abc", None),
+        ("GET", f"/visit-targets?campaign={BIG}", None),
+        ("GET", "/visit-targets?answer=nothing", None),
+        ("GET", "/visit-targets?cadre=zz", None),
+        ("GET", f"/visit-targets?cadre=u{BIG}", None),
+        ("GET", "/visits/coverage?group=cadre&status=late", None),
+        ("GET", f"/campaigns/{BIG}", None),
+        ("GET", f"/visits/{BIG}", None),
+        ("PATCH", "/visit-targets/1", {"user": ["x"]}),
+        ("POST", "/visit-tasks/not-a-task", {"visited_on": "2026-03-10"}),
+        (
+            "POST",
+            "/rating-rounds",
+            {"name": "x", "period_start": [], "period_end": None, "closes_on": "2026-13-01"},
+        ),
+        ("GET", "/figures/ratings?period=2026-Q9", None),
+        ("POST", "/ratings/nonsense", {"scores": []}),
+        ("GET", f"/rating-rounds/{BIG}", None),
+    ],
+)
+def test_odd_api_input_is_a_clear_4xx(api, method, path, payload):
+    response = (
+        api.call(method, path, "manager", json=payload)
+        if payload is not None
+        else api.call(method, path, "manager")
+    )
+    assert 400 <= response.status_code < 500, (
+        path,
+        response.status_code,
+        response.get_data(as_text=True)[:300],
+    )
+
+
+def test_a_page_number_past_the_end_is_the_last_page_capped(api):
+    response = api.call("GET", f"/visit-targets?page={BIG}", "manager")
+    assert response.status_code == 200 and response.json["items"] == []
+
+
+def test_odd_visit_records_are_refused_with_every_field_named(eng, api, actors):
+    api.call(
+        "POST",
+        "/campaigns",
+        "manager",
+        json={
+            "name": "怪记录",
+            "start_date": "2026-03-09",
+            "end_date": "2026-03-31",
+            "form_key": "visit_survey",
+            "scope": {"list": [{"credit_code": demo_credit_code("杭叉集团")}]},
+            "assignment": {"mode": "hand", "user": "registrar"},
+            "launch": True,
+        },
+    )
+    task = next(t for t in api.call("GET", "/tasks", "registrar").json["items"] if t["kind"] == "visit")
+    for record in (
+        {"visited_on": "2026-03-10", "answers": [], "problems": "x"},
+        {
+            "visited_on": 20260310,
+            "visitors": ["x"],
+            "met_with": None,
+            "findings": "maybe",
+            "problems": [1, None],
+        },
+        {
+            "visited_on": "2026-03-10",
+            "visitors": "王芳",
+            "met_with": "赵总",
+            "findings": "problems",
+            "problems": [{"title": "x" * 5000}] * 11,
+        },
+        {"unknown": 1},
+    ):
+        response = api.call("POST", f"/visit-tasks/{task['task_id']}", "registrar", json=record)
+        assert response.status_code == 422, (record, response.json)
+    assert _count(eng, Visit) == 0
