@@ -249,3 +249,40 @@ def test_the_office_hands_a_visit_to_another_visitor(eng, actors, launched):
     task_service.complete_task(eng, actors("handler_power"), task["task_id"], visit_data())
     with pytest.raises(Conflict):
         visits.reassign(eng, actors("manager"), first["target_id"], {"user": "registrar"})
+
+
+def test_the_tables_match_their_migration(eng):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from engine.storage.models import Base
+
+    ours = {
+        "visit_campaign",
+        "visit_wave",
+        "visit_target",
+        "visit",
+        "visit_answer",
+        "visit_case",
+        "rating_round",
+        "rating_invite",
+        "rating",
+        "workflow_instance",
+        "human_task",
+    }
+    with eng.db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+
+    def table_of(item):
+        item = item[0] if isinstance(item, list) else item
+        for part in item[1:]:
+            table = getattr(part, "table", None)
+            if table is not None:
+                return table.name
+            if isinstance(part, str) and part in ours:
+                return part
+            if getattr(part, "name", None) in ours:
+                return part.name
+        return None
+
+    assert [d for d in diff if table_of(d) in ours] == []
