@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from engine.services import cases
 from engine.services import tasks
+from engine.services import visits
 from engine.storage.models import Enterprise
 
 
@@ -30,6 +31,30 @@ class Journey:
         }
         data.update(fields)
         return cases.register_case(self.eng, self.actors(user), data)
+
+    def visit(
+        self, name: str = "杭叉集团", visited_on: str = "2026-03-10", user: str = "registrar", **fields
+    ) -> dict:
+        """A one-enterprise campaign for `user`, launched, and the visit recorded (no problem unless given)."""
+        with self.eng.db.read() as session:
+            code = session.scalar(select(Enterprise.credit_code).where(Enterprise.name == name))
+        campaign = visits.create_campaign(
+            self.eng,
+            self.actors("manager"),
+            {
+                "name": f"走访{name}{visited_on}{fields.get('met_with', '')}",
+                "start_date": "2026-03-01",
+                "end_date": "2026-12-31",
+                "scope": {"list": [{"credit_code": code}]},
+                "assignment": {"mode": "hand", "user": user},
+                "launch": True,
+            },
+        )
+        mine = tasks.list_tasks(self.eng, self.actors(user), "mine", per_page=200)["items"]
+        task = next(t for t in mine if t["kind"] == "visit" and t["case_title"] == campaign["name"])
+        data = {"visited_on": visited_on, "visitors": "王芳", "met_with": "赵建华 董事长", "findings": "none"}
+        data.update(fields)
+        return tasks.complete_task(self.eng, self.actors(user), task["task_id"], data)
 
     def task(self, user: str, case_id: int) -> dict:
         """The user's open task on this case (fails the test if there is none)."""

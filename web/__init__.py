@@ -41,6 +41,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import api
     from web import api_enterprises  # noqa: F401 - adds the enterprise file's routes to the API blueprint
     from web import api_pairing
+    from web import api_visits
     from web import auth
     from web import cases
     from web import catalog
@@ -58,9 +59,11 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import pairing
     from web import plans
     from web import public
+    from web import ratings
     from web import rules
     from web import security
     from web import tasks
+    from web import visits
 
     app.url_map.converters["int"] = helpers.RecordIdConverter
     security.init_app(app)
@@ -90,6 +93,10 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
         pairing,
         plans,
         api_pairing,
+        # visit campaigns (走访) and enterprises rating the departments (测评), with their API
+        visits,
+        ratings,
+        api_visits,
     ):
         app.register_blueprint(module.bp)
     return app

@@ -24,6 +24,7 @@ from engine.services import tasks as task_service
 from engine.services.attachments import Upload
 from engine.services.attachments import upload_attachment
 from web import openapi_fair
+from web import openapi_visits
 from web.auth import csrf
 from web.helpers import eng
 from web.openapi import openapi_document
@@ -70,10 +71,12 @@ def _is_integer(value) -> bool:
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(
-        openapi_fair.extend(
-            openapi_document(
-                url_for("api.openapi", _external=False).rsplit("/", 1)[0],
-                eng().forms.get(case_service.REGISTER_FORM).schema,
+        openapi_visits.extend(
+            openapi_fair.extend(
+                openapi_document(
+                    url_for("api.openapi", _external=False).rsplit("/", 1)[0],
+                    eng().forms.get(case_service.REGISTER_FORM).schema,
+                )
             )
         )
     )

@@ -22,6 +22,8 @@ from engine.services import auth as auth_service
 from engine.services import enterprise_catalog
 from engine.services import figures as figure_service
 from engine.services import holidays as holiday_service
+from engine.services import ratings as rating_service
+from engine.services import visit_views
 from web.helpers import actor
 from web.helpers import eng
 from web.i18n import label
@@ -149,9 +151,15 @@ def index():
     placements = figure_service.placements_view(
         eng(), actor(), args["period_code"], args["date_from"], args["date_to"]
     )
+    visits = visit_views.coverage(eng(), actor(), "unit", {"campaign_status": "running"})
+    rated = rating_service.figures_view(
+        eng(), actor(), args["period_code"], args["date_from"], args["date_to"]
+    )
     status = 422 if errors else 200
     return render_template(
         "figures/index.html",
+        visits=visits,
+        rated=rated,
         result=result,
         group=group,
         groups=GROUP_LABELS,

@@ -51,8 +51,9 @@ def uploads_from_request(form=None) -> list[Upload]:
     return result
 
 
-# Tasks with a page of their own (the quarterly evaluation's review and interviews); a case's tasks use tasks.show.
-TASK_PAGES = {"evaluation": "evaluation.task"}
+# Tasks with a page of their own (the quarterly evaluation's review and interviews, a campaign's visit); a case's
+# tasks use tasks.show.
+TASK_PAGES = {"evaluation": "evaluation.task", "visit": "visits.record"}
 
 
 def task_page(task: dict) -> str | None:
@@ -65,6 +66,8 @@ def after_submit(result: dict) -> str:
     """Where a completed task leads: the evaluation's board, the case (more to do there) or the inbox."""
     if result["kind"] == "evaluation":
         return url_for("evaluation.board", quarter=result["quarter"])
+    if result["kind"] == "visit":
+        return url_for("visits.campaign", campaign_id=result["campaign_id"])
     if result["next_tasks"]:
         return url_for("cases.detail", case_id=result["case_id"])
     return url_for("tasks.inbox")

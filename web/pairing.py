@@ -20,6 +20,7 @@ from engine.services import pairing as pairing_service
 from engine.services import pairing_import
 from engine.services import pairing_views
 from engine.services import plans as plan_service
+from engine.services import visit_views
 from engine.services.common import require_role
 from web.helpers import actor
 from web.helpers import eng
@@ -222,6 +223,7 @@ def enterprise_file_extras(enterprise_id: int) -> dict:
     the add-a-pairing form needs."""
     extras = pairing_views.enterprise_panel(eng(), actor(), enterprise_id)
     extras["plans"] = plan_service.enterprise_plans(eng(), actor(), enterprise_id)
+    extras["visits"] = visit_views.enterprise_visits(eng(), actor(), enterprise_id)
     extras["can_edit_pairing"] = pairing_service.can_edit(actor())
     extras["can_edit_plans"] = plan_service.can_edit(actor())
     if extras["can_edit_pairing"]:

@@ -20,7 +20,9 @@ from engine.services import evaluation
 from engine.services import figures
 from engine.services import loop
 from engine.services import plans
+from engine.services import ratings
 from engine.services import tasks
+from engine.services import visits
 from engine.services.pairing import Lookup
 from engine.services.pairing import PersonResolver
 from engine.services.pairing import check_row
@@ -33,6 +35,7 @@ from engine.storage.models import EnterpriseContact
 from engine.storage.models import EnterpriseMembership
 from engine.storage.models import EnterpriseTag
 from engine.storage.models import EnterpriseYear
+from engine.storage.models import RatingInvite
 from engine.storage.models import Unit
 from engine.storage.models import User
 from engine.storage.models import WorkflowInstance
@@ -119,6 +122,8 @@ def seed_demo(eng, progress: bool = True, cases: bool = True) -> dict:
         _progress_some(eng, registered)
         history = _last_quarter(eng, sample)
         _plans(eng)
+        _visit_campaign(eng)
+        _rating_round(eng)
     else:
         history = 0
     return {"units": len(units), "cases": len(registered) + history}
@@ -548,3 +553,135 @@ def _plans(eng) -> None:
 def _enterprise_id(eng, name: str) -> int:
     with eng.db.read() as session:
         return session.scalar(select(Enterprise.enterprise_id).where(Enterprise.name == name))
+
+
+# The demo's visit campaign (走访): the first wave ended three days ago with two enterprises still not visited (red
+# flags, supervision tasks), the second wave under way; visits recorded with the questionnaire, a few problems found.
+DEMO_VISITS = [
+    # (answers: operation, orders_trend, main_need, policy_known), problem title or None
+    (
+        ("stable", "flat", "labour", "partly"),
+        ("技术工人招不到", "数控、焊接技术工人缺口约 40 人，希望对接职业院校定向培养。", "用工/人才"),
+    ),
+    (
+        ("difficult", "down", "finance", "no"),
+        ("流动资金贷款到期续贷难", "一笔 800 万元流动资金贷款下月到期，银行要求追加担保。", "融资"),
+    ),
+    (("good", "up", "none", "yes"), None),
+    (("stable", "up", "policy", "partly"), None),
+    (("good", "flat", "market", "yes"), None),
+]
+
+
+def _visit_campaign(eng) -> None:
+    """Launched 24 days ago, visits recorded on their days, then the timers the worker would have fired since."""
+    wall = eng.clock
+    today = visits.today(eng)
+    start = today - dt.timedelta(days=24)
+    try:
+        _set_clock(eng, dt.datetime.combine(start, dt.time(9, 0), tzinfo=LOCAL_TZ))
+        manager = auth.authenticate(eng, "manager", DEMO_PASSWORD)
+        campaign = visits.create_campaign(
+            eng,
+            manager,
+            {
+                "name": f"{today.year}年万人助万企走访",
+                "description": "助企干部按包联关系走访企业，了解生产经营情况，收集困难和诉求。",
+                "form_key": visits.DEFAULT_SURVEY,
+                "waves": [
+                    {"name": "第一批", "start_date": start, "end_date": today - dt.timedelta(days=3)},
+                    {
+                        "name": "第二批",
+                        "start_date": today - dt.timedelta(days=2),
+                        "end_date": today + dt.timedelta(days=14),
+                    },
+                ],
+                "scope": {"filters": {}},
+                "assignment": {"mode": "pairing", "level": "cadre", "unit": "econ"},
+                "launch": True,
+            },
+        )
+        plan = iter(DEMO_VISITS)
+        keys = ("operation", "orders_trend", "main_need", "policy_known")
+        for username in ("registrar", "handler_econ"):
+            actor = auth.authenticate(eng, username, DEMO_PASSWORD)
+            mine = [
+                t
+                for t in tasks.list_tasks(eng, actor, "mine", per_page=200)["items"]
+                if t["kind"] == "visit"
+                and t["task_name"] == "record_visit"
+                and t["case_title"] == campaign["name"]
+            ]
+            first = [t for t in mine if t["case_no"] == "第一批"]
+            # Each visitor leaves one enterprise of the first wave unvisited (overdue) and visits the rest.
+            for number, task in enumerate(first[:-1]):
+                day = start + dt.timedelta(days=3 + 2 * number)
+                _set_clock(eng, dt.datetime.combine(day, dt.time(16, 0), tzinfo=LOCAL_TZ))
+                answers, problem = next(plan, (("stable", "flat", "none", "yes"), None))
+                data = {
+                    "visited_on": day.isoformat(),
+                    "visitors": actor.display_name,
+                    "met_with": "企业负责人",
+                    "summary": "了解企业生产经营和用工、融资情况。",
+                    "findings": "problems" if problem else "none",
+                    "answers": dict(zip(keys, answers, strict=True)),
+                    "problems": [],
+                }
+                if problem:
+                    title, description, category = problem
+                    data["problems"] = [
+                        {
+                            "title": title,
+                            "description": description,
+                            "category": category,
+                            "field": "工业",
+                            "urgency": "一般",
+                        }
+                    ]
+                tasks.complete_task(eng, actor, task["task_id"], data)
+    finally:
+        eng.clock = wall
+    with eng.db.read() as session:
+        due = session.scalars(
+            select(WorkflowInstance.instance_id).where(
+                WorkflowInstance.kind == visits.KIND, WorkflowInstance.next_timer_at <= eng.now()
+            )
+        ).all()
+    for instance_id in due:
+        with eng.db.transaction() as session:
+            visits.fire(eng, session, session.get(WorkflowInstance, instance_id))
+
+
+def _rating_round(eng) -> None:
+    """A rating round (测评) open since the start of last quarter: about half the enterprises have rated the units
+    that handled their problems (scores vary, one comment), the others have not answered yet."""
+    manager = auth.authenticate(eng, "manager", DEMO_PASSWORD)
+    today = visits.today(eng)
+    start = figures.previous_quarter(figures.quarter_of(today)).start
+    opened = ratings.open_round(
+        eng,
+        manager,
+        {
+            "name": f"{today.year}年企业评部门（{start:%m月%d日}起）",
+            "period_start": start.isoformat(),
+            "period_end": today.isoformat(),
+            "closes_on": (today + dt.timedelta(days=14)).isoformat(),
+        },
+    )
+    links = ratings.get_round(eng, manager, opened["round_id"])["links"]
+    with eng.db.read() as session:
+        from_token = {
+            invite.token: invite.units
+            for invite in session.scalars(
+                select(RatingInvite).where(RatingInvite.round_id == opened["round_id"])
+            )
+        }
+    for number, link in enumerate(links[::2]):
+        units = from_token[link["token"]]
+        scores = {str(unit_id): (5, 4, 4, 3, 5, 2)[(number + k) % 6] for k, unit_id in enumerate(units)}
+        comments = {str(units[0]): "办事效率高，上门服务，点赞。"} if number == 0 else {}
+        if number == 1:
+            comments = {str(units[-1]): "材料要求反复变化，希望一次性告知。"}
+        ratings.submit_rating(
+            eng, link["token"], {"scores": scores, "comments": comments}, client=f"demo-{number}"
+        )

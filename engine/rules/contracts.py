@@ -81,6 +81,22 @@ class Choice:
         return _("“%(value)s”不是可用的值，只能是 %(known)s", value=value, known=known)
 
 
+@dataclass(frozen=True)
+class Weight:
+    """A weight of one part of a score: a whole number from 0 (the part does not count) to 100."""
+
+    def problem(self, value) -> str:
+        if (
+            value is None
+            or isinstance(value, bool)
+            or not isinstance(value, int | float | Decimal)
+            or value != int(value)
+            or not 0 <= value <= 100
+        ):
+            return _("权重应为 0–100 的整数，而不是 %(value)s", value=repr(value))
+        return ""
+
+
 BOARDS = {"red": "红榜", "yellow": "黄榜", "black": "黑榜", "unranked": "不参与排名"}
 # Why a unit is not ranked; the board explains each with the unit's own figures.
 UNRANKED_REASONS = {"too_few_cases": "牵头问题太少", "missing_parts": "有数据的分项太少"}
@@ -93,7 +109,7 @@ INTERVIEW_LEVELS = {
 }
 
 # decision id -> output name -> the values the process can work with.
-CONTRACTS: dict[str, dict[str, Days | Tier | Choice]] = {
+CONTRACTS: dict[str, dict[str, Days | Tier | Choice | Weight]] = {
     "triage": {
         "tier": Tier(("on_site", "department", "city_leader")),
         "time_limit_days": Days(1, 365),
@@ -114,6 +130,13 @@ CONTRACTS: dict[str, dict[str, Days | Tier | Choice]] = {
     },
     "interview": {
         "interview_level": Choice(INTERVIEW_LEVELS),
+    },
+    # The parts of a unit's quarterly score; the enterprises' rating (测评) counts only when a manager gives it weight.
+    "evaluation_weights": {
+        "closure_weight": Weight(),
+        "on_time_weight": Weight(),
+        "satisfaction_weight": Weight(),
+        "rating_weight": Weight(),
     },
 }
 

@@ -36,6 +36,7 @@ from engine.rules.contracts import INTERVIEW_LEVELS
 from engine.services import figures
 from engine.services import flow
 from engine.services import notifications
+from engine.services import ratings
 from engine.services.common import Actor
 from engine.storage import versions
 from engine.storage.models import Case
@@ -72,18 +73,20 @@ def current_quarter(eng) -> figures.Period:
 
 
 def quarter_figures(session: Session, code: str) -> list[dict]:
-    """Every unit's figures as lead unit in the quarter, with its co-handling figures alongside: what the
-    diagram's score script reads. A rate with nothing to divide by (no case closed, none revisited) is None —
-    no data, never 0 %."""
+    """Every unit's figures as lead unit in the quarter, with its co-handling figures and the enterprises' rating
+    (测评) alongside: what the diagram's score script reads. A rate with nothing to divide by (no case closed, none
+    revisited, no rating) is None — no data, never 0 %."""
     period = _quarter(code)
     black_before = _black_boards_before(session, period, HISTORY_QUARTERS)
     black_flags = _black_flags(session, period)
     lead = figures.figures(session, period, "unit", role="lead")["rows"]
     co = {row["key"]: row for row in figures.figures(session, period, "unit", role="co")["rows"]}
     names = figures.unit_labels(session)
+    rated = ratings.unit_ratings(session, period.start, period.end)
     rows = []
     for row in lead:
         co_row = co.get(row["key"], {})
+        rating = rated.get(int(row["key"]), {})
         rows.append(
             {
                 "unit_id": int(row["key"]),
@@ -103,6 +106,9 @@ def quarter_figures(session: Session, code: str) -> list[dict]:
                 "co_closed": co_row.get("closed", 0),
                 "black_before": black_before.get(int(row["key"]), 0),
                 "black_flags": black_flags.get(int(row["key"]), 0),
+                # Enterprises' rating (测评) of the unit in the quarter: average score ÷ 5, in %; None without any.
+                "rating_rate": rating.get("rating_rate"),
+                "ratings": rating.get("ratings", 0),
             }
         )
     return rows

@@ -1,38 +1,58 @@
-"""The last visit to each enterprise ("last visit" on my enterprises and the enterprise file).
-
-Visits are not recorded on their own yet (the visit campaigns will record them): until then an enterprise's last
-visit is the newest case registered through the 走访 channel, i.e. a problem raised on a visit. The campaign work
-replaces `last_visits` — its signature and result are all the callers rely on.
-"""
+"""The last visit to each enterprise ("last visit" on my enterprises and the enterprise file): the newest visit
+recorded by its visitor (a campaign's visit task, engine.services.visits)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.storage.models import Case
+from engine.domain.clock import LOCAL_TZ
+from engine.storage.models import Visit
+from engine.storage.models import VisitCampaign
 
 VISIT_CHANNEL = "走访"
 
 
 def last_visits(session: Session, enterprise_ids: Iterable[int]) -> dict[int, dict]:
-    """enterprise_id → {"at", "source", "case_id", "case_no", "title"} of its last visit, for those that had one.
-
-    `source` says what the date comes from ("case": a case registered from a visit), so a page can word it."""
+    """enterprise_id → {"at", "date", "source", "visit_id", "campaign_id", "campaign", "visitors", "problems"} of its
+    last recorded visit, for those that had one. `at` is the visit's day (noon, Asia/Shanghai) as a moment;
+    `source` is "visit" (a recorded visit)."""
     ids = sorted(set(enterprise_ids))
     if not ids:
         return {}
-    rows = session.execute(
-        select(Case.enterprise_id, Case.case_id, Case.case_no, Case.title, Case.created_at)
-        .where(Case.channel == VISIT_CHANNEL, Case.enterprise_id.in_(ids))
-        .order_by(Case.enterprise_id, Case.created_at.desc(), Case.case_id.desc())
-    )
     found: dict[int, dict] = {}
-    for enterprise_id, case_id, case_no, title, at in rows:
-        found.setdefault(
-            enterprise_id,
-            {"at": at, "source": "case", "case_id": case_id, "case_no": case_no, "title": title},
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        newest = (
+            select(Visit.enterprise_id, func.max(Visit.visited_on).label("day"))
+            .where(Visit.enterprise_id.in_(chunk))
+            .group_by(Visit.enterprise_id)
+            .subquery()
         )
+        rows = session.execute(
+            select(Visit, VisitCampaign.name)
+            .join(
+                newest, (newest.c.enterprise_id == Visit.enterprise_id) & (newest.c.day == Visit.visited_on)
+            )
+            .outerjoin(VisitCampaign, VisitCampaign.campaign_id == Visit.campaign_id)
+            .order_by(Visit.enterprise_id, Visit.visit_id.desc())
+        )
+        for visit, campaign in rows:
+            found.setdefault(
+                visit.enterprise_id,
+                {
+                    "at": dt.datetime.combine(visit.visited_on, dt.time(12), tzinfo=LOCAL_TZ),
+                    "date": visit.visited_on,
+                    "source": "visit",
+                    "visit_id": visit.visit_id,
+                    "campaign_id": visit.campaign_id,
+                    "campaign": campaign,
+                    "visitors": visit.visitors,
+                    "problems": visit.problems,
+                },
+            )
     return found

@@ -470,6 +470,8 @@ class WorkflowInstance(Base):
     round_no: Mapped[int] = mapped_column(Integer, default=1)
     version_id: Mapped[int] = mapped_column(ForeignKey("process_version.version_id"))
     status: Mapped[str] = mapped_column(String(20))  # running / completed / error
+    # What the instance runs for when it is not a case's round: "evaluation", "visit" (None: read from case_id).
+    kind: Mapped[str | None] = mapped_column(String(20))
     end_event: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(Text)
     next_timer_at: Mapped[dt.datetime | None] = mapped_column(index=True)
@@ -492,6 +494,9 @@ class HumanTask(Base):
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("case_record.case_id", ondelete="CASCADE"), index=True
     )
+    kind: Mapped[str | None] = mapped_column(
+        String(20)
+    )  # as on its instance (None: a case's or evaluation's)
     task_name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     form_key: Mapped[str | None] = mapped_column(String(100))
@@ -854,3 +859,179 @@ class ProgrammeEvent(Base):
     data: Mapped[dict | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_programme_event_subject", "subject", "subject_id", "event_id"),)
+
+
+# --- Visit campaigns (走访) and enterprises rating the departments (测评) -----------------------------------------
+
+
+class VisitCampaign(Base):
+    """A visit campaign (走访活动): a name, a period in waves, the enterprises in scope and who visits each.
+
+    status: draft (草稿: scope and visitors may change), running (进行中: visit tasks are out), closed (已结束: open
+    visit tasks withdrawn). scope: how the enterprises were chosen (filters or an imported list), as entered.
+    form_key: the questionnaire (活动走访调查表) the visitors fill in, a form designers keep in the form editor."""
+
+    __tablename__ = "visit_campaign"
+    campaign_id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    form_key: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    scope: Mapped[dict | None] = mapped_column(JSON)
+    assignment: Mapped[dict | None] = mapped_column(JSON)  # {"mode": "pairing", "level": code} or by hand
+    start_date: Mapped[dt.date]
+    end_date: Mapped[dt.date]
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+    launched_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+
+
+class VisitWave(Base):
+    """One wave (批次) of a campaign: its enterprises are to be visited between start_date and end_date (the visit
+    task's deadline is the end of end_date)."""
+
+    __tablename__ = "visit_wave"
+    wave_id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("visit_campaign.campaign_id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(50))
+    start_date: Mapped[dt.date]
+    end_date: Mapped[dt.date]
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VisitTarget(Base):
+    """One enterprise in a campaign's scope with its visitor: a user (assignee), a roster person without an
+    account (their unit's staff hold the task) or a unit. Once launched it has its visit task's instance.
+
+    status: pending (待走访), visited (已走访), withdrawn (活动结束时未走访). flag mirrors the task's (yellow/red)."""
+
+    __tablename__ = "visit_target"
+    target_id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("visit_campaign.campaign_id", ondelete="CASCADE"))
+    wave_id: Mapped[int] = mapped_column(ForeignKey("visit_wave.wave_id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.enterprise_id", ondelete="CASCADE"))
+    visitor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"), index=True)
+    visitor_person_id: Mapped[int | None] = mapped_column(ForeignKey("roster_person.person_id"))
+    visitor_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))
+    visitor_name: Mapped[str | None] = mapped_column(String(100))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.area_id"))  # the enterprise's, at launch
+    instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflow_instance.instance_id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    flag: Mapped[str | None] = mapped_column(String(10))
+    due_at: Mapped[dt.datetime | None]
+    visited_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "enterprise_id", name="uq_visit_target_enterprise"),
+        Index("ix_visit_target_campaign", "campaign_id", "status", "visitor_unit_id"),
+        Index("ix_visit_target_enterprise", "enterprise_id"),
+    )
+
+
+class Visit(Base):
+    """A visit recorded by its visitor: when, who went, whom they met, the questionnaire's answers and whether
+    problems were found (each registered as a case: visit_case)."""
+
+    __tablename__ = "visit"
+    visit_id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visit_campaign.campaign_id", ondelete="CASCADE")
+    )
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("visit_target.target_id", ondelete="SET NULL"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.enterprise_id", ondelete="CASCADE"))
+    visited_on: Mapped[dt.date]
+    visitors: Mapped[str] = mapped_column(String(200))  # 走访人员
+    met_with: Mapped[str] = mapped_column(String(200))  # 接待人 (name, position)
+    summary: Mapped[str | None] = mapped_column(Text)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.unit_id"))  # the visitor's unit
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))  # who recorded it
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("roster_person.person_id"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.area_id"))
+    form_key: Mapped[str | None] = mapped_column(String(100))
+    answers: Mapped[dict | None] = mapped_column(JSON)
+    problems: Mapped[int] = mapped_column(Integer, default=0)
+    recorded_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        Index("ix_visit_enterprise", "enterprise_id", "visited_on"),
+        Index("ix_visit_campaign", "campaign_id", "unit_id"),
+        Index("ix_visit_target", "target_id"),
+    )
+
+
+class VisitAnswer(Base):
+    """One answer of a visit's questionnaire as text (one row per chosen value of a multi-choice question), so
+    answers can be counted and filtered in SQL."""
+
+    __tablename__ = "visit_answer"
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.visit_id", ondelete="CASCADE"), primary_key=True)
+    field: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_visit_answer_campaign", "campaign_id", "field", "value"),)
+
+
+class VisitCase(Base):
+    """A problem found on a visit, registered as a case (channel 走访)."""
+
+    __tablename__ = "visit_case"
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.visit_id", ondelete="CASCADE"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case_record.case_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class RatingRound(Base):
+    """A rating round (测评): the office opens it for a period; each enterprise in scope gets a link (no account) to
+    rate the units that handled its cases in the period. status: open / closed."""
+
+    __tablename__ = "rating_round"
+    round_id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    period_start: Mapped[dt.date]
+    period_end: Mapped[dt.date]
+    closes_on: Mapped[dt.date]
+    scope: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
+
+
+class RatingInvite(Base):
+    """One enterprise's link in a round (a private token, like the tracking link: the office hands the links out);
+    units: the unit ids it may rate (they handled its cases in the period). submitted_at: answered (once)."""
+
+    __tablename__ = "rating_invite"
+    invite_id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rating_round.round_id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.enterprise_id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    units: Mapped[list] = mapped_column(JSON)
+    submitted_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (UniqueConstraint("round_id", "enterprise_id", name="uq_rating_invite_enterprise"),)
+
+
+class Rating(Base):
+    """An enterprise's rating of one unit in a round: a score of 1–5 (很不满意 … 很满意) and an optional comment."""
+
+    __tablename__ = "rating"
+    rating_id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rating_round.round_id", ondelete="CASCADE"))
+    invite_id: Mapped[int] = mapped_column(ForeignKey("rating_invite.invite_id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.enterprise_id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.unit_id"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        UniqueConstraint("invite_id", "unit_id", name="uq_rating_unit"),
+        Index("ix_rating_unit_at", "unit_id", "at"),
+    )

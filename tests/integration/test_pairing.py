@@ -271,7 +271,8 @@ def test_the_roster_filters_by_level_unit_person_and_text(eng, actors):
 
 
 def test_a_leader_sees_their_enterprises_with_open_problems_flags_and_last_visit(eng, actors, journey, clock):
-    visit = journey.register(channel="走访", title="新厂区用电增容")
+    journey.register(channel="走访", title="新厂区用电增容")
+    visit = journey.visit("杭叉集团", "2026-03-09")
     clock.advance(days=1)
     journey.register(channel="电话", title="员工子女入学")
     other = journey.register(
@@ -288,7 +289,7 @@ def test_a_leader_sees_their_enterprises_with_open_problems_flags_and_last_visit
     assert first["last_visit"] is None
     assert (second["name"], second["open"], second["red"]) == ("杭叉集团", 2, 0)
     assert second["levels"] == [{"name": "市级领导结对", "name_en": "City leader pairing"}]
-    assert second["last_visit"]["case_id"] == visit["case_id"]  # the phone case later is no visit
+    assert second["last_visit"]["visit_id"] == visit["visit_id"]  # a recorded visit, not a case from one
     assert [c["title"] for c in second["open_cases"]] == ["新厂区用电增容", "员工子女入学"]
     assert all(c["visible"] for c in second["open_cases"])
     assert _names(pairing_views.my_enterprises(eng, actors("leader"), q="森源")) == ["森源电缆"]
@@ -319,17 +320,21 @@ def test_someone_with_neither_pairings_nor_a_unit_gets_an_empty_list(eng, actors
     assert pairing_views.my_enterprises(eng, actors("designer"), "unit")["items"] == []
 
 
-def test_last_visit_is_the_newest_case_registered_from_a_visit(eng, journey, clock):
-    first = journey.register(channel="走访", title="第一次走访")
+def test_last_visit_is_the_newest_recorded_visit(eng, journey, clock):
     clock.advance(days=3)
-    second = journey.register(channel="走访", title="第二次走访")
-    journey.register(channel="12345热线", title="热线反映")
+    second = journey.visit("杭叉集团", "2026-03-12", met_with="赵建华")
+    first = journey.visit("杭叉集团", "2026-03-05", met_with="孙立")  # recorded later, visited earlier
+    journey.register(
+        channel="走访",
+        title="走访中登记、但没有走访记录的诉求",
+        enterprise_id=journey.enterprise_id("森源电缆"),
+    )
     hangcha = journey.enterprise_id()
     with eng.db.read() as session:
         found = last_visits(session, [hangcha, journey.enterprise_id("森源电缆")])
     assert list(found) == [hangcha]
-    assert found[hangcha]["case_id"] == second["case_id"] != first["case_id"]
-    assert found[hangcha]["source"] == "case"
+    assert found[hangcha]["visit_id"] == second["visit_id"] != first["visit_id"]
+    assert found[hangcha]["source"] == "visit" and str(found[hangcha]["date"]) == "2026-03-12"
 
 
 # --- figures ------------------------------------------------------------------------------------------------------

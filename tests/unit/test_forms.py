@@ -42,10 +42,27 @@ FORM_KEYS = [
     "province_answer",
     "evaluation_review",
     "accountability_interview",
+    "visit_record",
+    "visit_survey",  # a campaign's questionnaire (活动走访调查表), not a task's own form
 ]
 
 # One valid API submission per form; the expected result adds every other declared field as None / [].
 VALID = {
+    "visit_record": {
+        "visited_on": "2026-03-10",
+        "visitors": "王芳、李明",
+        "met_with": "赵建华 董事长",
+        "summary": "了解生产经营情况。",
+        "findings": "none",
+    },
+    "visit_survey": {
+        "operation": "stable",
+        "orders_trend": "flat",
+        "main_need": "finance",
+        "employees": 320,
+        "policy_known": "partly",
+        "suggestions": "希望简化技改补贴申报材料。",
+    },
     "evaluation_review": {"decision": "publish"},
     "accountability_interview": {
         "interview_date": "2026-04-03",

@@ -128,7 +128,7 @@ def test_a_handler_sees_its_units_roster_only(client, auth):
 
 
 def test_the_enterprise_file_shows_pairing_last_visit_and_plans(client, auth, journey, plan):
-    journey.register(channel="走访", title="走访发现的问题")
+    journey.visit("杭叉集团", "2026-03-10")
     auth.login("registrar")
     page = _text(client.get(f"/enterprises/{journey.enterprise_id()}"))
     assert "包联情况" in page and "张明" in page and "赵建华" in page and "经济和信息化局" in page
