@@ -176,9 +176,9 @@ def _enterprise_rows(session: Session, actor: Actor, ids, enterprises, levels, c
                 "name": enterprises[i][0],
                 "credit_code": enterprises[i][1],
                 "levels": levels.get(i, []),
-                "open": c.open if c else 0,
-                "red": c.red if c else 0,
-                "yellow": c.yellow if c else 0,
+                "open": int(c.open) if c else 0,  # SUM is a Decimal on PostgreSQL
+                "red": int(c.red or 0) if c else 0,
+                "yellow": int(c.yellow or 0) if c else 0,
                 "open_cases": open_cases.get(i, [])[:OPEN_SHOWN],
                 "last_visit": visits.get(i),
             }
@@ -290,9 +290,9 @@ def figures(eng, actor: Actor, *, by: str = "unit", level: str | None = None, pa
                 {
                     **names.get(r.key, {}),
                     "key": r.key,
-                    "enterprises": r.enterprises,
-                    "open": r.open,
-                    "red": r.red,
+                    "enterprises": int(r.enterprises),
+                    "open": int(r.open),  # SUM is a Decimal on PostgreSQL
+                    "red": int(r.red),
                 }
                 for r in rows
             ],
