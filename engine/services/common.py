@@ -51,8 +51,10 @@ def record_event(
     actor: Actor | None,
     data: dict | None = None,
     task_name: str | None = None,
+    task_id: str | None = None,
 ) -> CaseEvent:
-    """Append one audit event (never updated or deleted afterwards)."""
+    """Append one audit event (never updated or deleted afterwards); `task_id` names the task it is about, for
+    the indexed look-up of a task that is gone."""
     event = CaseEvent(
         case_id=case_id,
         round_no=round_no,
@@ -63,6 +65,7 @@ def record_event(
         task_name=task_name,
         title=title,
         data=data,
+        task_id=task_id,
     )
     session.add(event)
     return event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from engine.errors import Conflict
@@ -49,13 +51,43 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> SAEngine:
+@dataclasses.dataclass(frozen=True)
+class PoolSettings:
+    """How many PostgreSQL connections one process may hold (each web process and worker has its own pool).
+
+    size: kept open; overflow: opened beyond that under load and closed again; size 0: no pool in the process,
+    a connection per transaction (when PgBouncer pools). pgbouncer: PgBouncer in transaction mode in front, so
+    no server-side prepared statements (psycopg prepares a statement after 5 runs by default, and the next
+    transaction may land on another server connection that does not know it).
+    """
+
+    size: int = 5
+    overflow: int = 5
+    timeout: float = 30.0  # seconds a request waits for a free connection before failing
+    recycle: int = 1800  # seconds after which a connection is replaced (firewalls drop idle ones)
+    pgbouncer: bool = False
+
+
+def make_engine(url: str, pool: PoolSettings | None = None) -> SAEngine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    pool = pool or PoolSettings()
+    options: dict = {"pool_pre_ping": True}
+    if pool.pgbouncer:
+        options["connect_args"] = {"prepare_threshold": None}
+    if pool.size <= 0:
+        options["poolclass"] = NullPool
+    else:
+        options.update(
+            pool_size=pool.size,
+            max_overflow=max(0, pool.overflow),
+            pool_timeout=pool.timeout,
+            pool_recycle=pool.recycle,
+        )
+    engine = create_engine(url, **options)
     _strip_nul_bytes(engine)
     return engine
 
@@ -101,9 +133,9 @@ def _configure_sqlite(engine: SAEngine) -> None:
 class Database:
     """Owns the SQLAlchemy engine and hands out transactional sessions."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, pool: PoolSettings | None = None):
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, pool)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         write_bind = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._write = sessionmaker(bind=write_bind, expire_on_commit=False)
