@@ -19,6 +19,7 @@ from engine.i18n import _
 from engine.services.access import can_see_case
 from engine.services.common import Actor
 from engine.storage.files import FileMissing
+from engine.storage.files import StoreNotConfigured
 from engine.storage.models import Attachment
 from engine.storage.models import Case
 
@@ -216,8 +217,14 @@ def open_attachment(eng, actor: Actor, attachment_id: int) -> tuple[dict, bytes]
             can_see_case(session, actor, session.get(Case, row.case_id), raise_error=True)
         try:
             content = eng.files.get(row.store).get(session, row.storage_key)
-        except FileMissing:
-            log.error("attachment %s: no file %s in the %s store", attachment_id, row.storage_key, row.store)
+        except (FileMissing, StoreNotConfigured) as error:
+            log.error(
+                "attachment %s: no file %s in the %s store (%s)",
+                attachment_id,
+                row.storage_key,
+                row.store,
+                error,
+            )
             raise NotFound(_("附件“%(name)s”的文件不在存储中，请联系管理员", name=row.filename)) from None
         return attachment_dict(row), content
 
@@ -262,7 +269,7 @@ def _move_one(eng, target, attachment_id: int) -> str:
             return "already"
         try:
             content = eng.files.get(row.store).get(session, row.storage_key)
-        except FileMissing:
+        except (FileMissing, StoreNotConfigured):
             log.warning(
                 "attachment %s: %s not in the %s store here", attachment_id, row.storage_key, row.store
             )
