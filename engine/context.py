@@ -41,6 +41,8 @@ class Settings:
     # the upload folder on SQLite.
     attachment_store: str | None = None
     s3: dict = dataclasses.field(default_factory=dict)  # bucket, endpoint_url, region, prefix (JIENAN_S3_*)
+    # How long a worker's claim on e-mails holds: what a crashed worker's mails wait before another sends them.
+    mail_lease_seconds: float = 300.0
 
 
 class Engine:

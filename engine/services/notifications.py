@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import logging
 import smtplib
+import time
 import uuid
 
 from sqlalchemy import func
@@ -136,6 +137,12 @@ class Mail:
     body: str
 
 
+def mail_lease(eng) -> dt.timedelta:
+    """How long a claim holds (settings.mail_lease_seconds): another worker leaves the rows alone that long, and
+    a crashed worker's rows wait that long before they are mailed by another."""
+    return dt.timedelta(seconds=eng.settings.mail_lease_seconds)
+
+
 def claim_mail(eng, claim: str, limit: int = MAIL_BATCH) -> list[Mail]:
     """Claim up to `limit` notifications due to be e-mailed (one transaction) and return them.
 
@@ -169,7 +176,7 @@ def claim_mail(eng, claim: str, limit: int = MAIL_BATCH) -> list[Mail]:
             .where(Notification.notification_id.in_(ids))
             .values(
                 mail_claim=claim,
-                mail_next_at=now + MAIL_LEASE,
+                mail_next_at=now + mail_lease(eng),
                 mail_attempts=Notification.mail_attempts + 1,
             )
         )
@@ -249,19 +256,28 @@ def send_pending(eng, sender, limit: int = MAIL_BATCH, should_stop=None) -> int:
     after it is sent. Talking to the SMTP server happens outside any transaction (a slow server holds no
     locks and no connection), and a worker killed between sending a mail and recording it sends at most that
     one mail again once its claim lapses. `should_stop()` (the worker's SIGTERM flag) ends the batch early; the
-    rest of the claim is given back.
+    rest of the claim is given back (as it is when half the claim's lease has passed).
     """
     if sender is None:
         return 0
     claim = uuid.uuid4().hex
     batch = claim_mail(eng, claim, limit)
+    # A batch that takes half its lease (a slow server) stops there: the claim must not lapse while this worker
+    # is still sending, or another would take the rest too.
+    give_back_after = time.monotonic() + eng.settings.mail_lease_seconds / 2
     sent = 0
     for index, mail in enumerate(batch):
-        if should_stop is not None and should_stop():
+        if (should_stop is not None and should_stop()) or time.monotonic() > give_back_after:
             release_mail(eng, claim, [m.notification_id for m in batch[index:]])
             break
         try:
-            sender.send(mail.address, mail.name, mail.subject, mail.body)
+            sender.send(
+                mail.address,
+                mail.name,
+                mail.subject,
+                mail.body,
+                reference=f"notification-{mail.notification_id}",
+            )
         except Exception as error:  # a mail server problem must not stop the worker: retried with backoff
             log.warning("sending notification %s failed: %s", mail.notification_id, error)
             record_mail_failed(

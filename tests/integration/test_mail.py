@@ -144,7 +144,7 @@ class Failing:
         self.error = error
         self.calls = 0
 
-    def send(self, address, name, subject, body):
+    def send(self, address, name, subject, body, reference=None):
         self.calls += 1
         raise self.error
 
@@ -193,12 +193,20 @@ def test_a_crashed_worker_repeats_at_most_the_mail_it_was_sending(eng, clock, si
     ids = _queue(eng, 4)
     claimed = notifications.claim_mail(eng, "dead-worker")
     assert [m.notification_id for m in claimed] == ids
-    sender.send(claimed[0].address, claimed[0].name, claimed[0].subject, claimed[0].body)  # …then it dies
+    first = claimed[0]
+    sender.send(first.address, first.name, first.subject, first.body, f"notification-{first.notification_id}")
     assert notifications.send_pending(eng, sender) == 0  # claimed rows are not taken while the claim lasts
-    clock.set(clock.now() + notifications.MAIL_LEASE + dt.timedelta(seconds=1))
+    clock.set(clock.now() + notifications.mail_lease(eng) + dt.timedelta(seconds=1))
     assert notifications.send_pending(eng, sender) == 4
     subjects = _subjects(handler)
     assert len(subjects) == 5 and len(set(subjects)) == 4
+    message_ids = [
+        m["Message-ID"] for m in handler.messages
+    ]  # the repeat can be recognised by its Message-ID
+    assert (
+        len(set(message_ids)) == 4
+        and message_ids.count(f"<notification-{first.notification_id}@localhost>") == 2
+    )
     assert all(_row(eng, i).sent_at is not None for i in ids)
 
 
@@ -224,3 +232,27 @@ def test_users_without_an_address_are_not_claimed(eng):
         user_id = session.scalar(select(User.user_id).limit(1))
         session.add(Notification(user_id=user_id, kind="task", title="t", created_at=eng.now()))
     assert notifications.claim_mail(eng, "c") == []
+
+
+class Slow:
+    """A server that takes its time: each mail moves the (test's) monotonic clock on by a minute."""
+
+    def __init__(self, monkeypatch):
+        self.now = 0.0
+        self.calls = 0
+        monkeypatch.setattr(notifications.time, "monotonic", lambda: self.now)
+
+    def send(self, address, name, subject, body, reference=None):
+        self.calls += 1
+        self.now += 60
+
+
+def test_a_batch_slower_than_half_its_lease_gives_the_rest_back(eng, monkeypatch):
+    """A lease of 5 minutes and a minute per mail: after 3 mails the claim is half gone, the rest is released
+    (not counted as an attempt) so no other worker can take a row this one is still about to send."""
+    ids = _queue(eng, 6)
+    slow = Slow(monkeypatch)
+    assert notifications.send_pending(eng, slow) == 3
+    rows = [_row(eng, i) for i in ids]
+    assert [r.sent_at is not None for r in rows] == [True] * 3 + [False] * 3
+    assert all(r.mail_claim is None and r.mail_attempts == 0 and r.mail_next_at is None for r in rows[3:])
