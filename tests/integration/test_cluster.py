@@ -113,7 +113,11 @@ def run_cluster(eng, database_url, root: Path, cases: int) -> None:
             with ThreadPoolExecutor(4) as pool:
                 case_ids = list(pool.map(lambda n: register(api, enterprise_id, tag, n), range(cases)))
             assert len(set(case_ids)) == cases
-            reminders = (CaseEvent.case_id.in_(case_ids), CaseEvent.kind == "flag_changed")
+            reminders = (
+                CaseEvent.case_id.in_(case_ids),
+                CaseEvent.kind == "notified",
+                CaseEvent.title.like("派单超时%"),
+            )
 
             # 2. Let the reminders fire; kill one worker (SIGKILL) while the workers fire and mail, restart it.
             _wait(lambda: _count(eng, *reminders) > 0, 60, "the first reminder")
