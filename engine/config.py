@@ -69,6 +69,8 @@ def settings_from_env(**overrides) -> Settings:
     }
     if os.environ.get("JIENAN_MAIL_LEASE_SECONDS"):
         values["mail_lease_seconds"] = _number("JIENAN_MAIL_LEASE_SECONDS", 300.0, float)
+    if os.environ.get("JIENAN_WORKER_STALE_SECONDS"):
+        values["worker_stale_seconds"] = _number("JIENAN_WORKER_STALE_SECONDS", 120.0, float)
     if os.environ.get("JIENAN_MAX_UPLOAD_MB"):
         values["max_upload_bytes"] = _number("JIENAN_MAX_UPLOAD_MB", 20) * 1024 * 1024
     values.update(overrides)

@@ -43,6 +43,7 @@ class Settings:
     s3: dict = dataclasses.field(default_factory=dict)  # bucket, endpoint_url, region, prefix (JIENAN_S3_*)
     # How long a worker's claim on e-mails holds: what a crashed worker's mails wait before another sends them.
     mail_lease_seconds: float = 300.0
+    worker_stale_seconds: float = 120.0  # /healthz: no worker beat for this long makes the status "degraded"
 
 
 class Engine:

@@ -19,9 +19,8 @@ from engine.storage.migrate import known_revisions
 from engine.storage.models import WorkerHeartbeat
 
 # A worker beats at least this often while it runs (every pass, and during a long pass); /healthz calls the
-# workers stale when the newest beat is older than WORKER_STALE.
+# workers stale when the newest beat is older than settings.worker_stale_seconds.
 BEAT_EVERY = 15.0
-WORKER_STALE = dt.timedelta(seconds=int(os.environ.get("JIENAN_WORKER_STALE_SECONDS", "120")))
 FORGET_AFTER = dt.timedelta(days=1)  # rows of workers gone this long are deleted when a worker starts
 
 
@@ -107,13 +106,14 @@ def health(eng) -> dict:
     this code (a load balancer should stop sending requests here); stale workers make `status` "degraded"
     (web requests still work, but no timer fires and no mail goes out)."""
     now = _wall()
+    stale = dt.timedelta(seconds=eng.settings.worker_stale_seconds)
     try:
         with eng.db.read() as session:
             session.execute(text("SELECT 1"))
             schema = _schema(session)
             running = session.scalar(
                 select(func.count()).where(
-                    WorkerHeartbeat.stopped_at.is_(None), WorkerHeartbeat.beat_at >= now - WORKER_STALE
+                    WorkerHeartbeat.stopped_at.is_(None), WorkerHeartbeat.beat_at >= now - stale
                 )
             )
             last = session.scalar(select(func.max(WorkerHeartbeat.beat_at)))
@@ -127,7 +127,7 @@ def health(eng) -> dict:
     workers = {
         "running": running,
         "last_heartbeat_age_seconds": age,
-        "stale_after_seconds": WORKER_STALE.seconds,
+        "stale_after_seconds": stale.total_seconds(),
     }
     ok = schema["state"] != "behind"
     status = "down" if not ok else ("ok" if running else "degraded")
