@@ -80,7 +80,9 @@ def enterprise(url: str) -> int:
     return found
 
 
-def measure(url: str, tmp: Path, webs: int, cases: int, clients: int, threads: int, enterprise_id: int) -> dict:
+def measure(
+    url: str, tmp: Path, webs: int, cases: int, clients: int, threads: int, enterprise_id: int
+) -> dict:
     cluster = Cluster(tmp / f"webs{webs}", url, webs=webs, workers=1, threads=threads, worker_interval=1.0)
     with cluster:
         api = Api(cluster.url)
@@ -97,7 +99,13 @@ def measure(url: str, tmp: Path, webs: int, cases: int, clients: int, threads: i
             list(pool.map(one, range(cases)))
         elapsed = time.perf_counter() - started
     completions = cases * STEPS_PER_CASE
-    return {"webs": webs, "cases": cases, "seconds": elapsed, "rate": completions / elapsed, "retries": api.retries}
+    return {
+        "webs": webs,
+        "cases": cases,
+        "seconds": elapsed,
+        "rate": completions / elapsed,
+        "retries": api.retries,
+    }
 
 
 def main() -> int:
@@ -121,8 +129,12 @@ def main() -> int:
             ]
         finally:
             drop(args.pg, url)
-    print(f"cores: {os.cpu_count()}   clients: {args.clients}   gunicorn: --workers 1 --threads {args.threads}")
-    print(f"{'web processes':>14} {'cases':>6} {'completions':>12} {'seconds':>8} {'completions/s':>14} {'x 1':>5}")
+    print(
+        f"cores: {os.cpu_count()}   clients: {args.clients}   gunicorn: --workers 1 --threads {args.threads}"
+    )
+    print(
+        f"{'web processes':>14} {'cases':>6} {'completions':>12} {'seconds':>8} {'completions/s':>14} {'x 1':>5}"
+    )
     base = rows[0]["rate"]
     for row in rows:
         print(

@@ -336,11 +336,12 @@ class Cluster:
     def _web(self, index: int, port: int) -> Process:
         command = [
             str(BIN / "gunicorn"),
+            "--config", str(ROOT / "deploy" / "gunicorn" / "gunicorn.conf.py"),
             "--workers", "1",
             "--threads", str(self.threads),
             "--bind", f"127.0.0.1:{port}",
             "--graceful-timeout", "5",
-            "web:create_app()",
+            "--access-logfile", "/dev/null",
         ]  # fmt: skip
         env = {**self.base_env, **self._instance(f"web{index + 1}")}
         return Process(f"web{index + 1}", command, env, self.root / f"web{index + 1}.log")

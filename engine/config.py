@@ -132,7 +132,14 @@ def configure_logging(level: int = logging.INFO) -> None:
     else:
         formatter = logging.Formatter(TEXT_LOG_FORMAT)
     root = logging.getLogger()
-    ours = [h for h in root.handlers if getattr(h, "jienan", False)]
+    # Ours from an earlier call, or a console handler someone set up before (gunicorn's logconfig_dict in
+    # deploy/gunicorn/gunicorn.conf.py): format those instead of adding a second one (every line twice).
+    ours = [
+        h
+        for h in root.handlers
+        if getattr(h, "jienan", False)
+        or (type(h) is logging.StreamHandler and h.stream in (sys.stderr, sys.stdout))
+    ]
     if not ours:
         handler = logging.StreamHandler(sys.stderr)
         handler.jienan = True

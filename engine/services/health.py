@@ -110,6 +110,10 @@ def health(eng) -> dict:
     try:
         with eng.db.read() as session:
             session.execute(text("SELECT 1"))
+    except Exception as error:  # any failure to talk to the database is the answer here, not a 500
+        return {"ok": False, "status": "down", "database": {"ok": False, "error": type(error).__name__}}
+    try:
+        with eng.db.read() as session:
             schema = _schema(session)
             running = session.scalar(
                 select(func.count()).where(
@@ -117,11 +121,14 @@ def health(eng) -> dict:
                 )
             )
             last = session.scalar(select(func.max(WorkerHeartbeat.beat_at)))
-    except Exception as error:  # any failure to talk to the database is the answer here, not a 500
+    except Exception as error:
+        # Reachable, but not migrated (no alembic_version or tables yet): `jienan init` is what it needs.
+        code = known_revisions()[1]
         return {
             "ok": False,
             "status": "down",
-            "database": {"ok": False, "error": type(error).__name__},
+            "database": {"ok": True},
+            "schema": {"state": "behind", "database": None, "code": code, "error": type(error).__name__},
         }
     age = round((now - last).total_seconds(), 1) if last else None
     workers = {

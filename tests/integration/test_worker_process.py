@@ -116,3 +116,12 @@ def test_healthz_is_503_when_the_database_cannot_be_reached(tmp_path):
         "database": {"ok": False, "error": "OperationalError"},
     }
     broken.dispose()
+
+
+def test_healthz_says_an_empty_database_needs_its_migrations(tmp_path):
+    empty = Engine(Settings(database_url=f"sqlite:///{tmp_path}/empty.db", upload_dir=tmp_path))
+    app = create_app({"TESTING": True, "SECRET_KEY": "test"}, engine=empty)
+    answer = app.test_client().get("/healthz")
+    assert answer.status_code == 503
+    assert answer.json["database"] == {"ok": True} and answer.json["schema"]["state"] == "behind"
+    empty.dispose()
