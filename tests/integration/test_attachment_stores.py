@@ -4,6 +4,7 @@ leaves nothing behind; `move_attachments` moves local files into the configured 
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import boto3
@@ -13,6 +14,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from engine import cli
 from engine.context import Engine
 from engine.context import Settings
 from engine.errors import NotFound
@@ -182,3 +184,20 @@ def test_moving_database_files_to_s3(machines, actors, s3_server):
         NotFound, match="不在存储中"
     ):  # a machine not told about S3 cannot read it: a clear 404
         attachments.open_attachment(before, actors("registrar"), row["attachment_id"])
+
+
+def test_the_move_command_prints_what_it_did_and_runs_again(
+    machines, actors, database_url, monkeypatch, capsys
+):
+    before = machines("one", attachment_store="local")
+    _upload(before, actors("registrar"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("JIENAN_UPLOAD_DIR", str(before.settings.upload_dir))
+    monkeypatch.setenv("JIENAN_ATTACHMENT_STORE", "database")
+    assert cli.main(["move-attachments"]) == 0
+    assert "moved 1, already there 0" in capsys.readouterr().out
+    assert cli.main(["move-attachments"]) == 0
+    assert "moved 0, already there 1" in capsys.readouterr().out
+    monkeypatch.setenv("JIENAN_ATTACHMENT_STORE", "s3")  # half set up: a clear message and status 2, no trace
+    assert cli.main(["move-attachments"]) == 2
+    assert "JIENAN_S3_BUCKET" in capsys.readouterr().err
