@@ -186,8 +186,20 @@ def test_moving_database_files_to_s3(machines, actors, s3_server):
         attachments.open_attachment(before, actors("registrar"), row["attachment_id"])
 
 
+@pytest.fixture
+def root_logging():
+    """The command configures logging for its process: put the root logger back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
 def test_the_move_command_prints_what_it_did_and_runs_again(
-    machines, actors, database_url, monkeypatch, capsys
+    machines, actors, database_url, monkeypatch, capsys, root_logging
 ):
     before = machines("one", attachment_store="local")
     _upload(before, actors("registrar"))
