@@ -104,10 +104,18 @@ def run_cluster(eng, database_url, root: Path, cases: int) -> None:
         with cluster:
             api = Api(cluster.url)
             direct = [api.at(cluster.web_url(i)) for i in range(3)]
-            browser = Http(cluster.web_url(0))
-            assert browser.login("dispatcher") == 302  # a browser session made on web1 …
-            for index in (1, 2):  # … opens pages on web2 and web3
-                assert browser.at(cluster.web_url(index)).request("GET", "/tasks")[0] == 200
+            # A browser session made on any web process opens pages on every other one.
+            browsers = {}
+            for user, index in (("dispatcher", 0), ("registrar", 2), ("handler_power", 1)):
+                browsers[user] = Http(cluster.web_url(index))
+                assert browsers[user].login(user) == 302, user
+            for user, browser in browsers.items():
+                for index in range(3):
+                    assert browser.at(cluster.web_url(index)).request("GET", "/tasks")[0] == 200, (
+                        user,
+                        index,
+                    )
+            browser = browsers["dispatcher"]
 
             # 1. Register every case through nginx; their reminders come due a few seconds later.
             with ThreadPoolExecutor(4) as pool:
@@ -154,7 +162,9 @@ def run_cluster(eng, database_url, root: Path, cases: int) -> None:
             killer.join(120)
             assert killer_done.is_set()
 
-            # 4. Every attachment from every web process (web2 restarted), with the session made on web1.
+            # 4. Every attachment from every web process (web2 restarted), with the sessions made before the kill.
+            for user, browser_of_user in browsers.items():
+                assert browser_of_user.at(cluster.web_url(1)).request("GET", "/tasks")[0] == 200, user
             for case_id, attachment_id in attachments.items():
                 for index in range(3):
                     status, _headers, body = browser.at(cluster.web_url(index)).request(
@@ -215,6 +225,10 @@ def run_cluster(eng, database_url, root: Path, cases: int) -> None:
     ids = {int(m.split("-")[1].split("@")[0]) for m in received}
     assert ids == mailed and len(mailed) > cases
     assert duplicates(received) <= 1, duplicates(received)
+    print(
+        f"cluster: {cases} cases, {len(completed)} completions, {len(received)} mails "
+        f"({duplicates(received)} repeated), {api.retries} requests retried after the web process died"
+    )
     # The workers and web processes stopped on SIGTERM with status 0 (gunicorn too).
     assert all(code == 0 for name, code in codes.items() if name != "nginx"), codes
 

@@ -4,6 +4,7 @@ stopped, JSON logs when asked); /healthz and `jienan health` report the database
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy import text
 
+from engine import cli
 from engine.context import Engine
 from engine.context import Settings
 from engine.services import health
@@ -125,3 +127,19 @@ def test_healthz_says_an_empty_database_needs_its_migrations(tmp_path):
     assert answer.status_code == 503
     assert answer.json["database"] == {"ok": True} and answer.json["schema"]["state"] == "behind"
     empty.dispose()
+
+
+def test_the_health_command_exits_1_when_not_ok(database_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    try:
+        assert cli.main(["health"]) == 0  # reachable and current; no worker yet is "degraded", still ok
+        assert json.loads(capsys.readouterr().out)["status"] == "degraded"
+        monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")  # nobody listens there
+        assert cli.main(["health"]) == 1
+        assert json.loads(capsys.readouterr().out)["status"] == "down"
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
