@@ -1,5 +1,5 @@
 """Tables: units and users, enterprises and their classes (areas, tags and pools), cases and their history, process/rule versions, instances, task projection,
-the official holiday schedules admins enter."""
+the official holiday schedules admins enter, attachment bytes kept in the database, worker heartbeats."""
 
 from __future__ import annotations
 
