@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import threading
+from collections.abc import Callable
 from collections.abc import Iterator
 
 from sqlalchemy import DateTime
@@ -140,32 +142,72 @@ class Database:
         write_bind = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._write = sessionmaker(bind=write_bind, expire_on_commit=False)
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._local = threading.local()
+        self._refreshers: list[Callable[[], object]] = []
+
+    def add_refresher(self, refresh: Callable[[], object]) -> None:
+        """Run `refresh()` before each unit of work a thread starts (never inside one).
+
+        Caches that re-read their own rows now and then (the entered holiday schedules, the live forms) do it
+        here, with a connection of their own, instead of in the middle of a request that already holds one: a
+        request then never needs two connections at once, which behind PgBouncer in transaction mode with a small
+        pool could leave every request waiting for a second connection none will give back.
+        """
+        self._refreshers.append(refresh)
+
+    def in_unit_of_work(self) -> bool:
+        """True inside transaction() or read() on this thread: a cache should use what it has."""
+        return getattr(self._local, "depth", 0) > 0
+
+    @contextlib.contextmanager
+    def _unit(self) -> Iterator[None]:
+        local = self._local
+        depth = getattr(local, "depth", 0)
+        if depth == 0 and not getattr(local, "refreshing", False):
+            local.refreshing = True  # a refresher's own read() does not run the refreshers again
+            try:
+                for refresh in self._refreshers:
+                    refresh()
+            finally:
+                local.refreshing = False
+        local.depth = depth + 1
+        try:
+            yield
+        finally:
+            local.depth = depth
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction: commits when the block ends normally, rolls back on any exception."""
-        session = self._write()
-        try:
-            yield session
-            session.commit()
-        except StaleDataError:
-            session.rollback()
-            raise Conflict(_("其他人刚刚处理了这件诉求，您的提交未保存，请刷新后查看")) from None
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        with self._unit():
+            session = self._write()
+            try:
+                yield session
+                session.commit()
+            except StaleDataError:
+                session.rollback()
+                raise Conflict(_("其他人刚刚处理了这件诉求，您的提交未保存，请刷新后查看")) from None
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work (never commits)."""
-        session = self._read()
-        try:
-            yield session
-        finally:
-            session.rollback()
-            session.close()
+        with self._unit():
+            session = self._read()
+            try:
+                yield session
+            finally:
+                session.rollback()
+                session.close()
+
+    def ping(self) -> None:
+        """Reach the database (SELECT 1) without the refreshers. :raises: whatever the driver raises."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
 
     def optimize(self) -> None:
         """Refresh planner statistics (SQLite has no autovacuum/autoanalyze; PostgreSQL does this itself)."""
