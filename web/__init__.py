@@ -119,8 +119,10 @@ def _secret_key(app: Flask, database_url: str) -> str:
     """
     configured = app.config.get("SECRET_KEY")  # instance/config.py or JIENAN_SECRET_KEY (JSON-parsed: str())
     secret = str(configured) if configured else configured_secret()
-    if secret or not is_embedded(database_url):
+    if not is_embedded(database_url):
         return require_shared_secret(secret)
+    if secret:
+        return secret
     path = Path(app.instance_path) / "secret_key"
     if path.exists():
         return path.read_text().strip()

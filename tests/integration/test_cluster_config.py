@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
+import web
 from engine import config
 from engine.config import ConfigurationError
 from engine.config import pool_from_env
@@ -38,6 +39,7 @@ def env(monkeypatch, tmp_path):
     for name in SECRET_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.setattr(web, "INSTANCE_DIR", tmp_path)  # the app's instance folder
     return monkeypatch
 
 
@@ -73,6 +75,13 @@ def test_a_configured_key_is_used_by_every_process(env, tmp_path):
 def test_the_embedded_set_up_still_starts_without_a_key(env, tmp_path):
     app = _app(env, f"sqlite:///{tmp_path}/jienan.db", tmp_path)
     assert len(app.config["SECRET_KEY"]) >= 32
+    (tmp_path / "secret_key").write_text("written-by-jienan-init")  # what `jienan init` leaves in instance/
+    assert (
+        _app(env, f"sqlite:///{tmp_path}/jienan.db", tmp_path).config["SECRET_KEY"]
+        == "written-by-jienan-init"
+    )
+    env.setenv("JIENAN_SECRET_KEY", "dev")  # one machine: a short configured key is its owner's business
+    assert _app(env, f"sqlite:///{tmp_path}/jienan.db", tmp_path).config["SECRET_KEY"] == "dev"
 
 
 def test_pool_size_and_overflow_come_from_the_environment(env):
