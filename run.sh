@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs Jienan at http://127.0.0.1:5000 on SQLite with demo data and a timer worker.
 # Environment: DATABASE_URL (default sqlite under instance/), PORT (default 5000), WEB_WORKERS (default 2).
+# With DATABASE_URL=postgresql://… also JIENAN_SECRET_KEY (the web refuses to start without it): docs/deploy.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./setup.sh

@@ -2,7 +2,8 @@
 # Installs everything Jienan needs on a fresh Debian machine: system packages, the Python virtualenv,
 # the front-end bundle (npm ci from the lockfile) and the compiled translations. Safe to run again.
 #   ./setup.sh            everything for running the site
-#   ./setup.sh --test     plus what the test suite needs (Chromium and CJK fonts for the browser tests)
+#   ./setup.sh --test     plus what the test suite needs (Chromium and CJK fonts for the browser tests, nginx
+#                         and PgBouncer for the cluster tests)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -17,6 +18,8 @@ command -v npm >/dev/null || apt_packages+=(nodejs npm)
 if [[ $want_test -eq 1 ]]; then
   command -v chromium >/dev/null || apt_packages+=(chromium)
   fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || apt_packages+=(fonts-noto-cjk)
+  command -v nginx >/dev/null || apt_packages+=(nginx)  # the cluster test balances web processes with it
+  [[ -x /usr/sbin/pgbouncer ]] || apt_packages+=(pgbouncer)  # the PgBouncer (transaction mode) test
 fi
 if [[ ${#apt_packages[@]} -gt 0 ]]; then
   echo "==> apt-get install ${apt_packages[*]}"

@@ -1,4 +1,4 @@
-"""The engine's wiring: database, clock, spec cache, upload folder, the official calendar. Web and worker each build
+"""The engine's wiring: database, clock, spec cache, attachment stores, the official calendar. Web and worker each build
 one at start-up."""
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from engine.domain.clock import Clock
 from engine.forms.store import FormStore
 from engine.rules.store import RuleCache
 from engine.storage.db import Database
+from engine.storage.db import PoolSettings
+from engine.storage.files import FileStores
 from engine.storage.holidays import OfficialCalendarStore
 from engine.workflow.specs import SpecCache
 
@@ -34,6 +36,14 @@ class Settings:
         ".ofd",
     )
     page_size: int = 20
+    db_pool: PoolSettings = dataclasses.field(default_factory=PoolSettings)
+    # Where attachments are kept: "local" (upload_dir), "database" or "s3"; None: the database on PostgreSQL,
+    # the upload folder on SQLite.
+    attachment_store: str | None = None
+    s3: dict = dataclasses.field(default_factory=dict)  # bucket, endpoint_url, region, prefix (JIENAN_S3_*)
+    # How long a worker's claim on e-mails holds: what a crashed worker's mails wait before another sends them.
+    mail_lease_seconds: float = 300.0
+    worker_stale_seconds: float = 120.0  # /healthz: no worker beat for this long makes the status "degraded"
 
 
 class Engine:
@@ -45,12 +55,15 @@ class Engine:
 
     def __init__(self, settings: Settings, clock: Clock | None = None):
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, settings.db_pool)
         self.clock = clock or Clock()
         self.specs = SpecCache()
         self.rules = RuleCache()
         self.forms = FormStore(self.db)
         self.calendar = OfficialCalendarStore(self.db)
+        self.files = FileStores(
+            settings.attachment_store, settings.upload_dir, self.db.is_sqlite, settings.s3
+        )
         calendar.install_overlay(self.calendar)
 
     def now(self):

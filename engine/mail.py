@@ -10,7 +10,8 @@ from typing import Protocol
 
 
 class Sender(Protocol):
-    def send(self, address: str, name: str, subject: str, body: str) -> None: ...
+    def send(self, address: str, name: str, subject: str, body: str, reference: str | None = None) -> None:
+        """Send one mail; `reference` (e.g. "notification-42") makes its Message-ID, the same on a repeat."""
 
 
 class SmtpSender:
@@ -29,8 +30,12 @@ class SmtpSender:
         self.host, self.port, self.username, self.password = host, port, username, password
         self.from_address, self.starttls, self.timeout = from_address, starttls, timeout
 
-    def send(self, address: str, name: str, subject: str, body: str) -> None:
+    def send(self, address: str, name: str, subject: str, body: str, reference: str | None = None) -> None:
         message = EmailMessage()
+        if reference:
+            # A mail repeated after a worker crash carries the same Message-ID, so mail systems can drop it.
+            domain = self.from_address.rpartition("@")[2].strip("> ") or "jienan.local"
+            message["Message-ID"] = f"<{reference}@{domain}>"
         message["From"] = self.from_address
         message["To"] = f"{name} <{address}>"
         message["Subject"] = f"【解难】{subject}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 from pathlib import Path
 
@@ -11,6 +10,10 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from engine.config import INSTANCE_DIR
+from engine.config import configure_logging
+from engine.config import configured_secret
+from engine.config import is_embedded
+from engine.config import require_shared_secret
 from engine.config import settings_from_env
 from engine.context import Engine
 
@@ -29,12 +32,14 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("JIENAN")
+        configure_logging()
     else:
         app.config.from_mapping(test_config)
-    if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = _instance_secret(app)
+    settings = engine.settings if engine else settings_from_env(**app.config.get("ENGINE_SETTINGS", {}))
+    if test_config is None or not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _secret_key(app, settings.database_url)
     app.json = IsoJSONProvider(app)
-    app.extensions["jienan"] = engine or Engine(settings_from_env(**app.config.get("ENGINE_SETTINGS", {})))
+    app.extensions["jienan"] = engine or Engine(settings)
 
     from web import account
     from web import admin
@@ -51,6 +56,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import evaluation
     from web import figures
     from web import helpers
+    from web import health
     from web import holidays
     from web import i18n
     from web import inputs
@@ -89,6 +95,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
         api,
         open311,
         public,
+        health,
         # pairing (包联) and per-enterprise plans (一企一策), with their API
         pairing,
         plans,
@@ -114,9 +121,20 @@ class IsoJSONProvider(DefaultJSONProvider):
         return DefaultJSONProvider.default(value)
 
 
-def _instance_secret(app: Flask) -> str:
-    """The secret written by `jienan init` (shared by every web process), else a per-process random one."""
+def _secret_key(app: Flask, database_url: str) -> str:
+    """The configured secret key (JIENAN_SECRET_KEY, SECRET_KEY, JIENAN_SECRET_KEY_FILE or instance/config.py).
+
+    Only the embedded SQLite set-up (one machine) may fall back to the key `jienan init` wrote into instance/,
+    or a per-process one; with PostgreSQL the processes may be on several machines, and a session signed by
+    one must be valid on the next, so a missing key stops the start with a message saying what to set.
+    """
+    configured = app.config.get("SECRET_KEY")  # instance/config.py or JIENAN_SECRET_KEY (JSON-parsed: str())
+    secret = str(configured) if configured else configured_secret()
+    if not is_embedded(database_url):
+        return require_shared_secret(secret)
+    if secret:
+        return secret
     path = Path(app.instance_path) / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    return os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    return secrets.token_hex(32)

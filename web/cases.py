@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint
 from flask import flash
 from flask import jsonify
@@ -288,8 +290,11 @@ def diagram(case_id: int):
 @bp.get("/attachments/<int:attachment_id>")
 @login_required
 def attachment(attachment_id: int):
-    meta, path = attachment_service.open_attachment(eng(), actor(), attachment_id)
+    meta, content = attachment_service.open_attachment(eng(), actor(), attachment_id)
     inline = meta["content_type"].startswith(("image/", "application/pdf"))
     return send_file(
-        path, mimetype=meta["content_type"], as_attachment=not inline, download_name=meta["filename"]
+        io.BytesIO(content),
+        mimetype=meta["content_type"],
+        as_attachment=not inline,
+        download_name=meta["filename"],
     )

@@ -27,6 +27,7 @@ class FormStore:
         self._read_at = float("-inf")
         self._specs: dict[int, FormSpec] = {}
         self._lock = threading.Lock()
+        db.add_refresher(self.live_versions)  # re-read between units of work, not inside one
 
     def get(self, key: str) -> FormSpec:
         """The live form `key`. :raises FormNotFound: no such form. :raises SpecError: a broken form file."""
@@ -49,7 +50,9 @@ class FormStore:
         return {key: self.get(key) for key in sorted(keys)}
 
     def live_versions(self) -> dict[str, int]:
-        if time.monotonic() - self._read_at > self.REFRESH_SECONDS:
+        due = time.monotonic() - self._read_at > self.REFRESH_SECONDS
+        # Inside a unit of work the versions read before it began are used (storage.db.Database.add_refresher).
+        if due and not (self.db.in_unit_of_work() and self._read_at > float("-inf")):
             with self.db.read() as session:
                 live = dict(
                     session.execute(
@@ -58,7 +61,25 @@ class FormStore:
                         )
                     ).all()
                 )
+                # The live versions' schemas come along in the same read, so get() need not read one later.
+                missing = [v for v in live.values() if v not in self._specs]
+                schemas = (
+                    session.execute(
+                        select(FormVersion.form_version_id, FormVersion.schema_json).where(
+                            FormVersion.form_version_id.in_(missing)
+                        )
+                    ).all()
+                    if missing
+                    else []
+                )
+            specs = {}
+            for version_id, schema in schemas:
+                try:
+                    specs[version_id] = form_from_schema(json.loads(schema))
+                except Exception:  # a broken form fails where it is used (get), not every request here
+                    continue
             with self._lock:
+                self._specs.update(specs)
                 self._live, self._read_at = live, time.monotonic()
         return self._live
 

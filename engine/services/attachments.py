@@ -1,12 +1,16 @@
-"""Attachments: uploaded files checked for size and type, stored under the upload folder, served back by id."""
+"""Attachments: uploaded files checked for size and type, kept in the configured file store (the upload folder,
+the database or S3: engine/storage/files.py), served back by id, and moved between stores."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import uuid
 from pathlib import Path
 
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -15,8 +19,12 @@ from engine.i18n import _
 from engine.services.access import can_see_case
 from engine.services.common import Actor
 from engine.services.common import parse_id
+from engine.storage.files import FileMissing
+from engine.storage.files import StoreNotConfigured
 from engine.storage.models import Attachment
 from engine.storage.models import Case
+
+log = logging.getLogger(__name__)
 
 # What a file of each type must start with: a renamed executable is refused.
 _MAGIC = {
@@ -56,23 +64,26 @@ class Upload:
 
 
 class FileStager:
-    """Writes files during a transaction and deletes them again if the transaction fails."""
+    """Writes files into a store during a transaction and deletes them again if the transaction fails (the
+    database store needs no help: its rows roll back with the rest)."""
 
-    def __init__(self, root: Path):
-        self.root = root
-        self.written: list[Path] = []
+    def __init__(self, store):
+        self.store = store
+        self.written: list[str] = []
 
-    def write(self, content: bytes) -> str:
+    def write(self, session: Session, content: bytes) -> str:
         key = f"{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}"
-        path = self.root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-        self.written.append(path)
+        self.store.put(session, key, content)
+        if not self.store.transactional:
+            self.written.append(key)
         return key
 
     def discard(self) -> None:
-        for path in self.written:
-            path.unlink(missing_ok=True)
+        for key in self.written:
+            try:
+                self.store.delete(None, key)
+            except Exception:  # an orphan file is harmless; the error that rolled back matters more
+                log.warning("could not delete %s from the %s store after a rollback", key, self.store.name)
         self.written.clear()
 
 
@@ -119,13 +130,14 @@ def store_uploads(
     checked = [(upload, *check_upload(eng, upload)) for upload in uploads]
     ids: dict[str, list[int]] = {}
     for upload, name, content_type in checked:
-        key = stager.write(upload.content)
+        key = stager.write(session, upload.content)
         row = Attachment(
             filename=name,
             content_type=content_type,
             size=len(upload.content),
             sha256=hashlib.sha256(upload.content).hexdigest(),
             storage_key=key,
+            store=stager.store.name,
             uploaded_by=actor.user_id,
             uploaded_at=eng.now(),
         )
@@ -137,7 +149,7 @@ def store_uploads(
 
 def upload_attachment(eng, actor: Actor, upload: Upload) -> dict:
     """Store one file not yet linked to a case (API clients upload first, then reference its id in a form)."""
-    stager = FileStager(eng.settings.upload_dir)
+    stager = FileStager(eng.files.current)
     try:
         with eng.db.transaction() as session:
             ids = store_uploads(eng, session, stager, actor, [upload])
@@ -190,8 +202,12 @@ def attachment_dict(row: Attachment) -> dict:
     }
 
 
-def open_attachment(eng, actor: Actor, attachment_id: int) -> tuple[dict, Path]:
-    """Metadata and path of a file the actor may see (its case is visible to them, or they uploaded it)."""
+def open_attachment(eng, actor: Actor, attachment_id: int) -> tuple[dict, bytes]:
+    """Metadata and content of a file the actor may see (its case is visible to them, or they uploaded it).
+
+    :raises NotFound: no such attachment, one the actor may not see, or its file is not in its store (a file
+        kept in a machine's local folder asked of another machine before `jienan move-attachments` ran).
+    """
     with eng.db.read() as session:
         row = session.get(Attachment, attachment_id)
         if row is None:
@@ -201,4 +217,68 @@ def open_attachment(eng, actor: Actor, attachment_id: int) -> tuple[dict, Path]:
                 raise NotFound(_("附件不存在"))
         else:
             can_see_case(session, actor, session.get(Case, row.case_id), raise_error=True)
-        return attachment_dict(row), eng.settings.upload_dir / row.storage_key
+        try:
+            content = eng.files.get(row.store).get(session, row.storage_key)
+        except (FileMissing, StoreNotConfigured) as error:
+            log.error(
+                "attachment %s: no file %s in the %s store (%s)",
+                attachment_id,
+                row.storage_key,
+                row.store,
+                error,
+            )
+            raise NotFound(_("附件“%(name)s”的文件不在存储中，请联系管理员", name=row.filename)) from None
+        return attachment_dict(row), content
+
+
+def move_attachments(eng, batch: int = 50) -> dict:
+    """Move every attachment not yet in the configured store into it; returns counts per outcome.
+
+    Idempotent and safe to interrupt: each file is its own transaction (read from its old store, checked against
+    its SHA-256, written to the new one, the row repointed); a file written before a crash is simply written
+    again. Files of the local store that are not on this machine are counted as missing and left for the run
+    on the machine that has them. The old copies are not deleted (remove the old folder after a backup).
+    """
+    target = eng.files.current
+    counts = {"moved": 0, "missing": 0, "corrupt": 0, "already": 0}
+    with eng.db.read() as session:
+        counts["already"] = session.scalar(
+            select(func.count()).select_from(Attachment).where(Attachment.store == target.name)
+        )
+    after = 0
+    while True:
+        with eng.db.read() as session:
+            ids = list(
+                session.scalars(
+                    select(Attachment.attachment_id)
+                    .where(Attachment.store != target.name, Attachment.attachment_id > after)
+                    .order_by(Attachment.attachment_id)
+                    .limit(batch)
+                )
+            )
+        if not ids:
+            return counts
+        for attachment_id in ids:
+            counts[_move_one(eng, target, attachment_id)] += 1
+        after = ids[-1]
+
+
+def _move_one(eng, target, attachment_id: int) -> str:
+    """Move one file (one transaction): "moved", "missing", "corrupt" or "already"."""
+    with eng.db.transaction() as session:
+        row = session.get(Attachment, attachment_id)
+        if row is None or row.store == target.name:
+            return "already"
+        try:
+            content = eng.files.get(row.store).get(session, row.storage_key)
+        except (FileMissing, StoreNotConfigured):
+            log.warning(
+                "attachment %s: %s not in the %s store here", attachment_id, row.storage_key, row.store
+            )
+            return "missing"
+        if hashlib.sha256(content).hexdigest() != row.sha256:
+            log.error("attachment %s: content does not match its SHA-256; not moved", attachment_id)
+            return "corrupt"
+        target.put(session, row.storage_key, content)
+        row.store = target.name
+        return "moved"

@@ -154,7 +154,7 @@ def _register(
 ) -> dict:
     form = eng.forms.get(REGISTER_FORM)
     uploads = uploads or []
-    stager = FileStager(eng.settings.upload_dir)
+    stager = FileStager(eng.files.current)
     try:
         with eng.db.transaction() as session:
             enterprise = None

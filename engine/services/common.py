@@ -55,8 +55,10 @@ def record_event(
     actor: Actor | None,
     data: dict | None = None,
     task_name: str | None = None,
+    task_id: str | None = None,
 ) -> None:
-    """Append one audit event (never updated or deleted afterwards; written with the transaction's others)."""
+    """Append one audit event (never updated or deleted afterwards; written with the transaction's others);
+    `task_id` names the task it is about, for the indexed look-up of a task that is gone."""
     append(
         session,
         CaseEvent.__table__,
@@ -70,6 +72,7 @@ def record_event(
             "task_name": task_name,
             "title": title,
             "data": data,
+            "task_id": task_id,
         },
     )
 

@@ -509,6 +509,7 @@ def _project(
                 title=f"任务“{row.title}”已由流程中止",
                 actor=None,
                 task_name=row.task_name,
+                task_id=row.task_id,
                 data={"task_id": row.task_id, "title": row.title},
             )
     now = eng.now()

@@ -113,6 +113,7 @@ def complete(
         title=f"完成“{task.title}”",
         actor=actor,
         task_name=task.task_name,
+        task_id=task.task_id,
         data={"task_id": task.task_id, "form": data},
     )
     next_tasks = flow.complete(

@@ -165,14 +165,14 @@ def _visible_task(
     if task is None:
         done = session.scalar(
             select(CaseEvent.event_id)
-            .where(CaseEvent.kind == "task_completed", CaseEvent.data["task_id"].as_string() == str(task_id))
+            .where(CaseEvent.task_id == str(task_id), CaseEvent.kind == "task_completed")
             .limit(1)
         )
         if done is not None:
             raise Conflict(_("这个任务已被处理，请刷新页面查看最新状态"))
         withdrawn = session.scalars(
             select(CaseEvent)
-            .where(CaseEvent.kind == "task_withdrawn", CaseEvent.data["task_id"].as_string() == str(task_id))
+            .where(CaseEvent.task_id == str(task_id), CaseEvent.kind == "task_withdrawn")
             .limit(1)
         ).first()
         if withdrawn is not None:
@@ -231,7 +231,7 @@ def complete_task(
     :raises NotFound: unknown task (or not of `kind`). :raises PermissionDenied: someone else's task.
     :raises ValidationFailed: bad form data (nothing saved). :raises Conflict: already done, or the page is stale.
     """
-    stager = FileStager(eng.settings.upload_dir)
+    stager = FileStager(eng.files.current)
     try:
         with eng.db.transaction() as session:
             task, instance = _visible_task(session, actor, task_id, kind, lock=True)

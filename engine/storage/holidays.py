@@ -53,12 +53,16 @@ class OfficialCalendarStore:
         self._mark: int | None = None
         self._read_at = float("-inf")
         self._lock = threading.Lock()
+        db.add_refresher(self.schedules)  # re-read between units of work, not inside one (see Database)
 
     def schedule(self, year: int) -> OfficialSchedule | None:
         return self.schedules().get(year)
 
     def schedules(self) -> dict[int, OfficialSchedule]:
-        if time.monotonic() - self._read_at > self.REFRESH_SECONDS:
+        due = time.monotonic() - self._read_at > self.REFRESH_SECONDS
+        # Inside a unit of work, what was read before it began is used (read again when the next one begins);
+        # only a cache never loaded yet (or just invalidated) reads there.
+        if due and not (self.db.in_unit_of_work() and self._read_at > float("-inf")):
             self._refresh()
         return self._schedules
 

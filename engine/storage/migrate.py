@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from engine.storage.db import normalise_url
 
@@ -27,3 +29,10 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 def revision(database_url: str, message: str) -> None:
     """Autogenerate a new migration from the models (developer tool)."""
     command.revision(alembic_config(database_url), message=message, autogenerate=True)
+
+
+@functools.cache
+def known_revisions() -> tuple[frozenset[str], str]:
+    """Every migration revision this code has, and the newest (head)."""
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    return frozenset(rev.revision for rev in script.walk_revisions()), script.get_current_head()

@@ -1,5 +1,5 @@
 """Tables: units and users, enterprises and their classes (areas, tags and pools), cases and their history, process/rule versions, instances, task projection,
-the official holiday schedules admins enter."""
+the official holiday schedules admins enter, attachment bytes kept in the database, worker heartbeats."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
 from sqlalchemy import Numeric
 from sqlalchemy import String
 from sqlalchemy import Text
@@ -312,8 +313,14 @@ class CaseEvent(Base):
     task_name: Mapped[str | None] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     data: Mapped[dict | None] = mapped_column(JSON)
+    # The task a task_completed / task_withdrawn event is about: a stale page is told why its task is gone by
+    # an indexed look-up here, not by scanning every event's JSON.
+    task_id: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_case_event_case", "case_id", "event_id"),)
+    __table_args__ = (
+        Index("ix_case_event_case", "case_id", "event_id"),
+        Index("ix_case_event_task", "task_id"),
+    )
 
 
 class ProcessVersion(Base):
@@ -545,7 +552,8 @@ class HumanTask(Base):
 
 
 class Attachment(Base):
-    """An uploaded file, stored on disk under the upload folder; linked to a case when its form is submitted."""
+    """An uploaded file, kept in one of the file stores (engine/storage/files.py) under `storage_key`; linked to a
+    case when its form is submitted."""
 
     __tablename__ = "attachment"
     attachment_id: Mapped[int] = mapped_column(primary_key=True)
@@ -559,8 +567,19 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(255))
+    # Which store holds the bytes: "local" (the upload folder of the machine that received it), "database"
+    # (attachment_blob) or "s3". `jienan move-attachments` moves files into the configured store.
+    store: Mapped[str] = mapped_column(String(20), server_default="local")
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.user_id"))
     uploaded_at: Mapped[dt.datetime]
+
+
+class AttachmentBlob(Base):
+    """The bytes of an attachment kept in the database (bytea on PostgreSQL): every web process can serve it."""
+
+    __tablename__ = "attachment_blob"
+    storage_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Notification(Base):
@@ -578,6 +597,14 @@ class Notification(Base):
     created_at: Mapped[dt.datetime]
     read_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]  # e-mailed (only when a sender is configured)
+    # E-mail delivery (engine/services/notifications.py send_pending): a worker claims a row by setting
+    # mail_claim and pushing mail_next_at past the time it needs to send; a failure sets mail_next_at to the
+    # next retry (exponential backoff) and mail_error; after MAIL_ATTEMPTS failures mail_failed_at ends it.
+    mail_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    mail_next_at: Mapped[dt.datetime | None]
+    mail_claim: Mapped[str | None] = mapped_column(String(32))
+    mail_error: Mapped[str | None] = mapped_column(String(300))
+    mail_failed_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
         Index("ix_notification_user", "user_id", "read_at", "notification_id"),
@@ -1035,3 +1062,17 @@ class Rating(Base):
         UniqueConstraint("invite_id", "unit_id", name="uq_rating_unit"),
         Index("ix_rating_unit_at", "unit_id", "at"),
     )
+
+
+class WorkerHeartbeat(Base):
+    """One row per timer worker process: written on every pass, read by /healthz (age of the newest beat)."""
+
+    __tablename__ = "worker_heartbeat"
+    worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:random
+    hostname: Mapped[str] = mapped_column(String(100))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime]
+    beat_at: Mapped[dt.datetime]
+    stopped_at: Mapped[dt.datetime | None]  # a graceful stop (SIGTERM); a killed worker just stops beating
+    fired: Mapped[int] = mapped_column(Integer, server_default="0")  # instances run since it started
+    mailed: Mapped[int] = mapped_column(Integer, server_default="0")  # e-mails sent since it started

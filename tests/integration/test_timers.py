@@ -16,6 +16,7 @@ from engine.storage.models import Case
 from engine.storage.models import CaseEvent
 from engine.storage.models import Notification
 from engine.storage.models import WorkflowInstance
+from engine.worker import StopFlag
 from engine.worker import run_pass
 from engine.workflow.deploy import deploy_process
 from tests.conftest import PG_URL
@@ -149,3 +150,26 @@ def test_two_workers_fire_each_of_1000_due_timers_exactly_once(timed, journey, c
             .group_by(CaseEvent.case_id)
         ).all()
     assert len(per_case) == 1000 and {n for _case, n in per_case} == {1}
+
+
+def test_a_stop_request_finishes_the_running_timer_and_ends_the_pass(timed, journey, clock, monkeypatch):
+    """SIGTERM sets the stop flag while a timer runs: that instance commits, no further one starts."""
+    clock.set(_local(2026, 3, 10, 9, 0))
+    ids = [journey.register()["case_id"] for _ in range(3)]
+    clock.set(_local(2026, 3, 12, 9, 0))
+    stop = StopFlag()
+    real_settle = flow.settle
+
+    def settle_then_signal(*args, **kwargs):
+        stop.set()  # the signal arrives in the middle of the first timer
+        return real_settle(*args, **kwargs)
+
+    monkeypatch.setattr(flow, "settle", settle_then_signal)
+    assert run_pass(timed, should_stop=stop) == 1
+    monkeypatch.setattr(flow, "settle", real_settle)
+    with timed.db.read() as session:
+        flags = session.execute(
+            select(Case.flag).where(Case.case_id.in_(ids)).order_by(Case.case_id)
+        ).scalars()
+        assert list(flags).count("red") == 1  # the first one finished and committed
+    assert run_pass(timed) == 2

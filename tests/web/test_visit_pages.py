@@ -457,9 +457,9 @@ def test_odd_api_input_is_a_clear_4xx(api, method, path, payload):
     )
 
 
-def test_a_page_number_past_the_end_is_the_last_page_capped(api):
+def test_a_page_number_beyond_any_list_is_a_422_like_every_list(api):
     response = api.call("GET", f"/visit-targets?page={BIG}", "manager")
-    assert response.status_code == 200 and response.json["items"] == []
+    assert response.status_code == 422 and "page" in response.json["error"]["fields"]
 
 
 def test_odd_visit_records_are_refused_with_every_field_named(eng, api, actors):
