@@ -9,8 +9,9 @@ the engine once per enterprise: every instance of a wave starts in the same stat
 and the others are copies of its stored state with fresh task ids (`_clone_state`), inserted in bulk with their
 task projection rows. From then on each instance is loaded, run and saved by the engine like any other.
 
-Recording a visit completes the task: the visit row, its questionnaire answers (one row per answer, to count and
-filter them) and each problem found registered as a case (channel 走访) linked to the visit, in one transaction.
+Recording a visit completes the task (engine.services.visit_records checks and saves it): the visit row, its
+questionnaire answers and each problem found registered as a case (channel 走访) linked to the visit, in one
+transaction.
 """
 
 from __future__ import annotations
@@ -34,28 +35,32 @@ from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services import flow
 from engine.services import notifications
-from engine.services.cases import REGISTER_FORM
-from engine.services.cases import create_case
 from engine.services.common import Actor
 from engine.services.common import in_id_range
 from engine.services.common import require_role
 from engine.services.enterprises import enterprise_query
 from engine.services.enterprises import normalise_credit_code
+from engine.services.visit_records import DEFAULT_SURVEY  # noqa: F401 - the campaigns' default questionnaire
+from engine.services.visit_records import MAX_PROBLEMS  # noqa: F401 - the recording page's slots
+from engine.services.visit_records import VISIT_CHANNEL
+from engine.services.visit_records import VISIT_FORM
+from engine.services.visit_records import campaign_event
+from engine.services.visit_records import parse_record
+from engine.services.visit_records import questionnaire_choices  # noqa: F401 - for the campaign form
+from engine.services.visit_records import record_fields  # noqa: F401 - for the recording page
+from engine.services.visit_records import save_visit
+from engine.services.visit_records import today  # noqa: F401 - for the recording page
 from engine.services.xlsx import check_row
 from engine.services.xlsx import open_workbook
 from engine.storage.models import Enterprise
 from engine.storage.models import HumanTask
 from engine.storage.models import Pairing
 from engine.storage.models import PairingLevel
-from engine.storage.models import ProgrammeEvent
 from engine.storage.models import RosterPerson
 from engine.storage.models import Unit
 from engine.storage.models import User
 from engine.storage.models import UserRole
-from engine.storage.models import Visit
-from engine.storage.models import VisitAnswer
 from engine.storage.models import VisitCampaign
-from engine.storage.models import VisitCase
 from engine.storage.models import VisitTarget
 from engine.storage.models import VisitWave
 from engine.storage.models import WorkflowInstance
@@ -65,13 +70,9 @@ from engine.workflow.script_api import _iso
 
 KIND = "visit"
 PROCESS_ID = "visit"
-VISIT_FORM = "visit_record"  # the recording task's form: date, who went, whom they met, problems or none
-DEFAULT_SURVEY = "visit_survey"  # the questionnaire shipped with the code (活动走访调查表)
-VISIT_CHANNEL = "走访"
 OFFICE = ("manager", "dispatcher", "admin")  # create, launch and close campaigns
 MAX_TARGETS = 20_000
 MAX_WAVES = 12
-MAX_PROBLEMS = 10
 DUE_TIME = dt.time(18, 0)  # a wave ends at the end of the working day of its last date
 # The role a visitor's task is held under when the diagram's lane role is not theirs, in this order.
 ROLE_ORDER = ("registrar", "leader", "handler", "dispatcher", "supervisor", "manager", "admin")
@@ -422,7 +423,7 @@ def create_campaign(eng, actor: Actor, data: dict) -> dict:
                 for index, (item, visitor) in enumerate(zip(targets, chosen, strict=True))
             ],
         )
-        _event(
+        campaign_event(
             session,
             eng,
             actor,
@@ -458,31 +459,6 @@ def _spread(targets: list[dict], waves: list[dict], errors: dict) -> list[int]:
         else:
             result.append(min(index // per_wave, len(waves) - 1))
     return result
-
-
-def _event(
-    session: Session,
-    eng,
-    actor: Actor | None,
-    campaign_id: int,
-    action: str,
-    title: str,
-    enterprise_id=None,
-    data=None,
-):
-    session.add(
-        ProgrammeEvent(
-            at=eng.now(),
-            actor_id=actor.user_id if actor else None,
-            actor_name=actor.display_name if actor else None,
-            subject="campaign",
-            subject_id=campaign_id,
-            enterprise_id=enterprise_id,
-            action=action,
-            title=title[:300],
-            data=data,
-        )
-    )
 
 
 def _campaign(session: Session, campaign_id, *, lock: bool = False) -> VisitCampaign:
@@ -675,7 +651,9 @@ def _launch(eng, session: Session, actor: Actor, campaign: VisitCampaign) -> int
         )
     campaign.status = "running"
     campaign.launched_at = now
-    _event(session, eng, actor, campaign.campaign_id, "launched", f"发布走访活动：{len(rows)} 个走访任务")
+    campaign_event(
+        session, eng, actor, campaign.campaign_id, "launched", f"发布走访活动：{len(rows)} 个走访任务"
+    )
     return len(rows)
 
 
@@ -767,7 +745,7 @@ def settle(eng, session: Session, target: VisitTarget, instance, workflow, parse
     for effect in engine.api.effects:
         if effect.kind == "flag" and effect.args["flag"] != target.flag:
             previous, target.flag = target.flag, effect.args["flag"]
-            _event(
+            campaign_event(
                 session,
                 eng,
                 None,
@@ -857,137 +835,6 @@ def _audience(session: Session, target: VisitTarget, audience: str) -> list[int]
 # Recording a visit (completing the visit task)
 
 
-def questionnaire_choices(eng, lang: str = "zh") -> list[dict]:
-    """The forms a campaign may use as its questionnaire: those designers keep under a key starting visit_ (the
-    shipped 活动走访调查表 visit_survey, or new ones made in the form editor), except the recording form itself."""
-    result = []
-    for key, form in eng.forms.all().items():
-        if key.startswith("visit_") and key != VISIT_FORM and not form.file_fields:
-            result.append({"key": key, "title": form.label(lang), "fields": len(form.fields)})
-    return result
-
-
-def today(eng) -> dt.date:
-    return eng.now().astimezone(LOCAL_TZ).date()
-
-
-def record_fields(raw) -> dict:
-    """A submission of the recording page as the shape the service takes (see `_record_fields`)."""
-    return _record_fields(raw)
-
-
-def _record_fields(raw) -> dict:
-    """The submission as a dict: {visit fields…, "answers": {…}, "problems": [{…}]} (the API sends this shape;
-    the page's fields are flattened as answers-<field> and problems-<n>-<field>)."""
-    if hasattr(raw, "getlist"):
-        data: dict = {"answers": {}, "problems": []}
-        problems: dict[int, dict] = {}
-        for key in raw.keys():
-            values = [v for v in raw.getlist(key)]
-            value = values[0] if len(values) == 1 else values
-            if key.startswith("answers-"):
-                data["answers"][key[8:]] = value
-            elif key.startswith("problems-"):
-                _p, number, name = (key.split("-", 2) + ["", ""])[:3]
-                if number.isdigit() and int(number) < MAX_PROBLEMS:
-                    problems.setdefault(int(number), {})[name] = value
-            elif not key.startswith("_") and key != "csrf_token":
-                data[key] = value
-        data["problems"] = [
-            p
-            for _n, p in sorted(problems.items())
-            if any(str(v).strip() for k, v in p.items() if k in ("title", "description"))
-        ]
-        return data
-    return dict(raw) if isinstance(raw, dict) else {}
-
-
-def parse_record(eng, campaign: VisitCampaign, enterprise: Enterprise, raw) -> tuple[dict, dict, list[dict]]:
-    """(visit fields, questionnaire answers, problems as register-form data) of a submission.
-
-    :raises ValidationFailed: every problem at once, keyed by field: a visit field, answers.<field>,
-    problems.<n>.<field>."""
-    data = _record_fields(raw)
-    if not data and not isinstance(raw, dict):
-        raise ValidationFailed(_("走访记录应为键值对象"), {"": _("提交的数据应为键值对象")})
-    errors: dict[str, str] = {}
-    record_form = eng.forms.get(VISIT_FORM)
-    record: dict = {}
-    try:
-        record = record_form.parse_submission({k: v for k, v in data.items() if k in record_form.field_names})
-    except ValidationFailed as exc:
-        errors.update(exc.errors)
-    unknown = [k for k in data if k not in record_form.field_names and k not in ("answers", "problems")]
-    for key in unknown[:5]:
-        errors[str(key)[:50]] = _("字段 %(name)s 不在走访记录中", name=str(key)[:50])
-    visited_on = record.get("visited_on")
-    if visited_on:
-        day = dt.date.fromisoformat(visited_on)
-        today = eng.now().astimezone(LOCAL_TZ).date()
-        if day > today:
-            errors["visited_on"] = _("走访日期不能晚于今天")
-        elif day < campaign.start_date - dt.timedelta(days=31):
-            errors["visited_on"] = _("走访日期早于活动开始，请核对")
-    answers: dict = {}
-    if campaign.form_key:
-        survey = eng.forms.get(campaign.form_key)
-        given = data.get("answers") if isinstance(data.get("answers"), dict) else {}
-        try:
-            answers = survey.parse_submission(given)
-        except ValidationFailed as exc:
-            errors.update({f"answers.{k}": v for k, v in exc.errors.items()})
-    problems_raw = data.get("problems") or []
-    if not isinstance(problems_raw, list) or len(problems_raw) > MAX_PROBLEMS:
-        errors["problems"] = _("一次走访最多登记 %(n)s 个问题", n=MAX_PROBLEMS)
-        problems_raw = []
-    findings = record.get("findings") or (
-        data.get("findings") if data.get("findings") in ("none", "problems") else None
-    )
-    if findings == "problems" and not problems_raw:
-        errors["problems"] = _("选择了“发现问题”，请至少登记一个问题；没有问题请选择“未发现问题”")
-    if findings == "none" and problems_raw:
-        errors["findings"] = _("登记了问题，请选择“发现问题”，或删去问题")
-    register = eng.forms.get(REGISTER_FORM)
-    problems = []
-    for number, problem in enumerate(problems_raw):
-        problem = problem if isinstance(problem, dict) else {}
-        given = {
-            k: v
-            for k, v in problem.items()
-            if k in register.field_names and k not in ("enterprise_id", "channel", "attachments")
-        }
-        given.update(enterprise_id=enterprise.enterprise_id, channel=VISIT_CHANNEL)
-        for key in ("contact_name", "contact_phone"):
-            if not given.get(key):
-                given.pop(key, None)
-        try:
-            problems.append(register.parse_submission(given))
-        except ValidationFailed as exc:
-            errors.update({f"problems.{number}.{k}": v for k, v in exc.errors.items()})
-    if errors:
-        raise ValidationFailed(_("走访记录有误，请按提示修改"), errors)
-    return record, answers, problems
-
-
-def _answer_rows(visit: Visit, answers: dict) -> list[dict]:
-    rows = []
-    for name, value in answers.items():
-        values = value if isinstance(value, list) else [value]
-        for item in dict.fromkeys(values):
-            if item in (None, ""):
-                continue
-            text = "true" if item is True else "false" if item is False else str(item)
-            rows.append(
-                {
-                    "visit_id": visit.visit_id,
-                    "field": name[:100],
-                    "value": text[:200],
-                    "campaign_id": visit.campaign_id,
-                }
-            )
-    return rows
-
-
 def complete(
     eng,
     session: Session,
@@ -1023,7 +870,7 @@ def complete(
     }
     if task.form_key == VISIT_FORM:
         record, answers, problems = parse_record(eng, campaign, enterprise, raw)
-        visit = _save_visit(eng, session, actor, campaign, target, enterprise, record, answers, problems)
+        visit = save_visit(eng, session, actor, campaign, target, enterprise, record, answers, problems)
         result.update(visit_id=visit.visit_id, cases=visit.cases)
         data = {
             "visited_on": record["visited_on"],
@@ -1038,7 +885,7 @@ def complete(
             if form
             else {}
         )
-        _event(
+        campaign_event(
             session,
             eng,
             actor,
@@ -1051,67 +898,6 @@ def complete(
     flow._run(eng, lambda: runtime.complete_task(workflow, live, data))
     settle(eng, session, target, instance, workflow, parsed, engine)
     return result
-
-
-@dataclasses.dataclass
-class _Saved:
-    visit_id: int
-    cases: list[dict]
-
-
-def _save_visit(eng, session, actor, campaign, target, enterprise, record, answers, problems) -> _Saved:
-    now = eng.now()
-    visit = Visit(
-        campaign_id=campaign.campaign_id,
-        target_id=target.target_id,
-        enterprise_id=enterprise.enterprise_id,
-        visited_on=dt.date.fromisoformat(record["visited_on"]),
-        visitors=record["visitors"],
-        met_with=record["met_with"],
-        summary=record.get("summary") or None,
-        unit_id=target.visitor_unit_id or actor.unit_id,
-        user_id=actor.user_id,
-        person_id=target.visitor_person_id,
-        area_id=enterprise.area_id,
-        form_key=campaign.form_key,
-        answers=answers,
-        problems=len(problems),
-        recorded_at=now,
-    )
-    session.add(visit)
-    session.flush()
-    rows = _answer_rows(visit, answers)
-    if rows:
-        session.execute(insert(VisitAnswer), rows)
-    register = eng.forms.get(REGISTER_FORM)
-    cases = []
-    registrar = actor.has_role("registrar")
-    for problem in problems:
-        case = create_case(
-            session,
-            eng,
-            actor,
-            register,
-            enterprise,
-            problem,
-            **({} if registrar else {"registrar_id": None}),
-        )
-        session.add(VisitCase(visit_id=visit.visit_id, case_id=case.case_id))
-        cases.append({"case_id": case.case_id, "case_no": case.case_no, "title": case.title})
-    target.status = "visited"
-    target.visited_at = now
-    target.flag = None if target.flag in ("yellow",) else target.flag
-    _event(
-        session,
-        eng,
-        actor,
-        campaign.campaign_id,
-        "visited",
-        f"走访{enterprise.name}：" + (f"发现 {len(problems)} 个问题" if problems else "未发现问题"),
-        enterprise.enterprise_id,
-        {"visit_id": visit.visit_id, "cases": [c["case_id"] for c in cases]},
-    )
-    return _Saved(visit.visit_id, cases)
 
 
 def close_campaign(eng, actor: Actor, campaign_id: int) -> dict:
@@ -1141,7 +927,7 @@ def close_campaign(eng, actor: Actor, campaign_id: int) -> dict:
         ).rowcount
         campaign.status = "closed"
         campaign.closed_at = eng.now()
-        _event(
+        campaign_event(
             session, eng, actor, campaign.campaign_id, "closed", f"结束走访活动（{withdrawn} 家企业未走访）"
         )
         return {"campaign_id": campaign.campaign_id, "status": campaign.status, "withdrawn": withdrawn}
@@ -1199,7 +985,7 @@ def reassign(eng, actor: Actor, target_id, data: dict) -> dict:
                     title=f"新走访任务：{enterprise.name}（{campaign.name}）"[:200],
                     body=campaign.name,
                 )
-        _event(
+        campaign_event(
             session,
             eng,
             actor,
