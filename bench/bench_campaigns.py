@@ -415,7 +415,7 @@ def bench(table: Table, databases: Databases, backend: str, n: int, tmp: Path) -
 
 
 def main(argv=None) -> int:
-    return run_per_backend(__doc__, argv, quick=500, full=5_000, what="enterprises", bench=bench)
+    return run_per_backend(__doc__, argv, smoke=40, quick=500, full=5_000, what="enterprises", bench=bench)
 
 
 if __name__ == "__main__":

@@ -211,7 +211,7 @@ def bench(table: Table, databases: Databases, backend: str, n: int, tmp: Path) -
 
 
 def main(argv=None) -> int:
-    return run_per_backend(__doc__, argv, quick=1_000, full=5_000, what="roster rows", bench=bench)
+    return run_per_backend(__doc__, argv, smoke=50, quick=1_000, full=5_000, what="roster rows", bench=bench)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-SCRIPTS = ["bench_loop.py", "bench_worker.py", "bench_figures.py", "bench_import.py", "bench_ledger.py"]
+SCRIPTS = [
+    "bench_loop.py",
+    "bench_worker.py",
+    "bench_figures.py",
+    "bench_import.py",
+    "bench_ledger.py",
+    "bench_pairing.py",
+    "bench_campaigns.py",
+]
 HEADER = ("measurement", "backend", "median", "p95", "n", "target", "ok?")
 CORRECTNESS_ROWS = ("check:", "each due case fired once")
 
