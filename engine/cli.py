@@ -76,7 +76,11 @@ def cmd_move_attachments(args) -> int:
 
 
 def cmd_health(args) -> int:
-    report = health.health(_engine())
+    eng = _engine()
+    try:
+        report = health.health(eng)
+    finally:
+        eng.dispose()  # the process-wide calendar overlay goes with it
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0 if report["ok"] else 1
 
