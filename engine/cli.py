@@ -67,7 +67,10 @@ def cmd_worker(args) -> int:
 
 def cmd_move_attachments(args) -> int:
     eng = _engine()
-    result = move_attachments(eng)
+    try:
+        result = move_attachments(eng)
+    finally:
+        eng.dispose()
     print(
         f"attachments now in the {eng.files.name} store: moved {result['moved']}, already there "
         f"{result['already']}, not on this machine {result['missing']}, damaged {result['corrupt']}"
@@ -80,7 +83,7 @@ def cmd_health(args) -> int:
     try:
         report = health.health(eng)
     finally:
-        eng.dispose()  # the process-wide calendar overlay goes with it
+        eng.dispose()
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0 if report["ok"] else 1
 
