@@ -53,6 +53,7 @@ import math
 import os
 import platform
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -597,6 +598,8 @@ class Gunicorn:
             JIENAN_UPLOAD_DIR=str(self.instance_dir / "uploads"),
             PYTHONPATH=str(ROOT),
         )
+        # On PostgreSQL the web refuses to start without a configured key (every machine needs the same one).
+        env.setdefault("JIENAN_SECRET_KEY", secrets.token_urlsafe(36))
         self._log = open(self.log_file, "wb")
         command = [
             sys.executable, "-m", "gunicorn", "-k", self.worker_class, "-w", str(self.workers),
@@ -1272,7 +1275,9 @@ def bench_read(
         bench_read_http(table, backend, url, tmp, samples, facts["busiest_unit"], size)
 
 
-def bench_read_http(table: Table, backend: str, url: str, tmp: Path, samples: int, unit: str, size: str) -> None:
+def bench_read_http(
+    table: Table, backend: str, url: str, tmp: Path, samples: int, unit: str, size: str
+) -> None:
     """The two inboxes of section 5 over HTTP: `GET /api/v1/tasks` on one kept-alive connection to one gunicorn
     worker (token check, the service call, JSON), as a client polling its inbox sees it."""
     log_file = tmp / f"gunicorn_read_{backend}.log"
@@ -1501,9 +1506,7 @@ def main(argv=None) -> int:
                 url = dbs.new(backend, "read")
                 eng = prepared_engine(url, tmp / "uploads")
                 try:
-                    bench_read(
-                        table, eng, backend, sizes["big"], sizes["samples"], args.all_open, url, tmp
-                    )
+                    bench_read(table, eng, backend, sizes["big"], sizes["samples"], args.all_open, url, tmp)
                 finally:
                     eng.dispose()
         if not pg_version and not args.no_pg:

@@ -55,8 +55,8 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     from web import errors
     from web import evaluation
     from web import figures
-    from web import helpers
     from web import health
+    from web import helpers
     from web import holidays
     from web import i18n
     from web import inputs

@@ -41,8 +41,8 @@ from engine.errors import PermissionDenied
 from engine.errors import ValidationFailed
 from engine.i18n import _
 from engine.services.common import parse_id
-from engine.storage.models import Area
 from engine.storage.append import append
+from engine.storage.models import Area
 from engine.storage.models import Case
 from engine.storage.models import CaseUnit
 from engine.storage.models import Enterprise
@@ -107,7 +107,9 @@ def daily_keys(
     party, unit_id, role, tier, field, category, channel, batch, area=None, size=None, tags=()
 ) -> list[tuple[str, str, str]]:
     """The per-day total rows (dim, key, key2) one fact adds to (see `_daily_keys`)."""
-    return list(_daily_keys(party, unit_id, role, tier, field, category, channel, batch, area, size, tuple(tags)))
+    return list(
+        _daily_keys(party, unit_id, role, tier, field, category, channel, batch, area, size, tuple(tags))
+    )
 
 
 @functools.lru_cache(maxsize=4096)

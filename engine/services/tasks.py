@@ -65,10 +65,7 @@ def _inbox_page(parts: list, extra: list, offset: int, limit: int):
     ]
     merged = union_all(*(select(r.c.task_id, r.c.created_at) for r in ranges)).subquery()
     return (
-        select(merged.c.task_id)
-        .order_by(merged.c.created_at, merged.c.task_id)
-        .offset(offset)
-        .limit(limit)
+        select(merged.c.task_id).order_by(merged.c.created_at, merged.c.task_id).offset(offset).limit(limit)
     )
 
 
