@@ -186,30 +186,33 @@ def _state(session: Session, case: Case) -> dict:
     state = cases.get(case.case_id)
     if state is None:
         stored = _stored_parties(case)
-        if stored is None:  # not summarised on the case yet: read its facts once, and keep them there
-            seen, classes = {}, None
-            rows = session.execute(
-                select(
-                    FigureFact.party,
-                    FigureFact.unit_id,
-                    FigureFact.role,
-                    FigureFact.tier,
-                    FigureFact.day,
-                    FigureFact.area_id,
-                    FigureFact.size_class,
-                    FigureFact.tags,
-                ).where(FigureFact.case_id == case.case_id, FigureFact.measure == "collected")
-            )
-            for party, unit_id, role, tier, day, area_id, size, tags in rows:
-                seen[_party_key(party, unit_id, role, tier)] = Party(party, day, unit_id, role, tier)
-                if party == "case":
-                    classes = (area_id, size, tags)
-            state = cases[case.case_id] = {"seen": seen, "units": None, "classes": classes}
+        seen, classes = stored if stored is not None else _credited_parties(session, case)
+        state = cases[case.case_id] = {"seen": seen, "units": None, "classes": classes}
+        if stored is None:  # not summarised on the case yet: keep what the facts said there
             _store_parties(case, state)
-        else:
-            seen, classes = stored
-            state = cases[case.case_id] = {"seen": seen, "units": None, "classes": classes}
     return state
+
+
+def _credited_parties(session: Session, case: Case) -> tuple[dict, tuple | None]:
+    """(parties, classes) read from the case's "collected" facts: for a case the row does not summarise yet."""
+    seen, classes = {}, None
+    rows = session.execute(
+        select(
+            FigureFact.party,
+            FigureFact.unit_id,
+            FigureFact.role,
+            FigureFact.tier,
+            FigureFact.day,
+            FigureFact.area_id,
+            FigureFact.size_class,
+            FigureFact.tags,
+        ).where(FigureFact.case_id == case.case_id, FigureFact.measure == "collected")
+    )
+    for party, unit_id, role, tier, day, area_id, size, tags in rows:
+        seen[_party_key(party, unit_id, role, tier)] = Party(party, day, unit_id, role, tier)
+        if party == "case":
+            classes = (area_id, size, tags)
+    return seen, classes
 
 
 def _classes(session: Session, case: Case, state: dict) -> tuple:

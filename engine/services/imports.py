@@ -105,19 +105,10 @@ def _read_rows(data: bytes) -> list[tuple[int, dict]]:
             cells = {h: (row[i] if i < len(row) else None) for h, i in positions.items()}
             formulas = [h for h, c in cells.items() if c is not None and c.data_type == "f"]
             values = {h: ("" if c is None or c.value is None else c.value) for h, c in cells.items()}
-            if all(str(v).strip() == "" for v in values.values()):
-                if number > MAX_ROWS * 4:  # thousands of blank rows: not a filled-in template
-                    raise ValidationFailed(
-                        _("行数过多"),
-                        {"file": _("表格超过 %(limit)s 行，请删去多余的空行", limit=MAX_ROWS * 4)},
-                    )
-                continue
-            if len(result) >= MAX_ROWS:
-                raise ValidationFailed(
-                    _("行数过多"),
-                    {"file": _("一次最多导入 %(limit)s 行，请拆成多个文件分批导入", limit=MAX_ROWS)},
-                )
-            result.append((number, values, formulas))
+            blank = all(str(v).strip() == "" for v in values.values())
+            xlsx.check_count(number, blank, len(result), MAX_ROWS)
+            if not blank:
+                result.append((number, values, formulas))
         return result
 
 

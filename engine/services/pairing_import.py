@@ -152,19 +152,10 @@ def _read_rows(data: bytes) -> list[tuple[int, dict, list[str]]]:
             cells = {field: (row[i] if i < len(row) else None) for field, i in positions.items()}
             formulas = [HEADING[f] for f, c in cells.items() if c is not None and c.data_type == "f"]
             values = {f: ("" if c is None or c.value is None else _text(c.value)) for f, c in cells.items()}
-            if all(v == "" for v in values.values()):
-                if number > MAX_ROWS * 4:  # thousands of blank rows: not a filled-in template
-                    raise ValidationFailed(
-                        _("行数过多"),
-                        {"file": _("表格超过 %(limit)s 行，请删去多余的空行", limit=MAX_ROWS * 4)},
-                    )
-                continue
-            if len(result) >= MAX_ROWS:
-                raise ValidationFailed(
-                    _("行数过多"),
-                    {"file": _("一次最多导入 %(limit)s 行，请拆成多个文件分批导入", limit=MAX_ROWS)},
-                )
-            result.append((number, values, formulas))
+            blank = all(v == "" for v in values.values())
+            xlsx.check_count(number, blank, len(result), MAX_ROWS)
+            if not blank:
+                result.append((number, values, formulas))
         return result
 
 

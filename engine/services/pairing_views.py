@@ -7,7 +7,9 @@ unit with thousands of paired enterprises costs a few indexed queries, not one p
 
 from __future__ import annotations
 
+from sqlalchemy import Integer
 from sqlalchemy import case as when
+from sqlalchemy import cast
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,8 +40,8 @@ def _open_by_enterprise(enterprise_ids):
         select(
             Case.enterprise_id,
             func.count().label("open"),
-            func.sum(when((Case.flag == "red", 1), else_=0)).label("red"),
-            func.sum(when((Case.flag == "yellow", 1), else_=0)).label("yellow"),
+            func.count(when((Case.flag == "red", 1))).label("red"),
+            func.count(when((Case.flag == "yellow", 1))).label("yellow"),
         )
         .where(Case.status != "closed", Case.enterprise_id.in_(enterprise_ids))
         .group_by(Case.enterprise_id)
@@ -176,9 +178,9 @@ def _enterprise_rows(session: Session, actor: Actor, ids, enterprises, levels, c
                 "name": enterprises[i][0],
                 "credit_code": enterprises[i][1],
                 "levels": levels.get(i, []),
-                "open": int(c.open) if c else 0,  # SUM is a Decimal on PostgreSQL
-                "red": int(c.red or 0) if c else 0,
-                "yellow": int(c.yellow or 0) if c else 0,
+                "open": c.open if c else 0,
+                "red": c.red if c else 0,
+                "yellow": c.yellow if c else 0,
                 "open_cases": open_cases.get(i, [])[:OPEN_SHOWN],
                 "last_visit": visits.get(i),
             }
@@ -267,8 +269,9 @@ def figures(eng, actor: Actor, *, by: str = "unit", level: str | None = None, pa
             select(
                 pairs.c.key,
                 func.count().label("enterprises"),
-                func.coalesce(func.sum(opened.c.open), 0).label("open"),
-                func.coalesce(func.sum(opened.c.red), 0).label("red"),
+                # SUM answers a numeric (Decimal) on PostgreSQL: cast back to the counts it adds up
+                cast(func.coalesce(func.sum(opened.c.open), 0), Integer).label("open"),
+                cast(func.coalesce(func.sum(opened.c.red), 0), Integer).label("red"),
             )
             .outerjoin(opened, opened.c.enterprise_id == pairs.c.enterprise_id)
             .group_by(pairs.c.key)
@@ -290,9 +293,9 @@ def figures(eng, actor: Actor, *, by: str = "unit", level: str | None = None, pa
                 {
                     **names.get(r.key, {}),
                     "key": r.key,
-                    "enterprises": int(r.enterprises),
-                    "open": int(r.open),  # SUM is a Decimal on PostgreSQL
-                    "red": int(r.red),
+                    "enterprises": r.enterprises,
+                    "open": r.open,
+                    "red": r.red,
                 }
                 for r in rows
             ],

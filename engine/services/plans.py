@@ -85,9 +85,9 @@ def _progress_query(actor: Actor, today: dt.date, unit_id: int | None = None):
     query = select(
         PlanItem.plan_id,
         func.count().label("n_items"),
-        func.sum(when((PlanItem.status == "done", 1), else_=0)).label("done"),
-        func.sum(when((PlanItem.status == "cancelled", 1), else_=0)).label("cancelled"),
-        func.sum(when((is_open & (PlanItem.due_date < today), 1), else_=0)).label("overdue"),
+        func.count(when((PlanItem.status == "done", 1))).label("done"),
+        func.count(when((PlanItem.status == "cancelled", 1))).label("cancelled"),
+        func.count(when((is_open & (PlanItem.due_date < today), 1))).label("overdue"),
         func.min(when((is_open, PlanItem.due_date), else_=None)).label("next_due"),
     ).group_by(PlanItem.plan_id)
     only = _unit_only(actor)
@@ -174,10 +174,10 @@ def _plan_summary(plan: Plan, enterprise_name: str, items, done, cancelled, over
         "enterprise_name": enterprise_name,
         "title": plan.title,
         "status": plan.status,
-        "items": int(items),  # SUMs are Decimals on PostgreSQL
-        "done": int(done),
-        "cancelled": int(cancelled),
-        "overdue": int(overdue),
+        "items": items,
+        "done": done,
+        "cancelled": cancelled,
+        "overdue": overdue,
         "next_due": next_due,
         "progress": _progress(items, done, cancelled),
         "created_at": plan.created_at,

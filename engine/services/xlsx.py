@@ -94,6 +94,17 @@ def open_workbook(data: bytes) -> Iterator:
         workbook.close()
 
 
+def check_count(number: int, blank: bool, taken: int, limit: int) -> None:
+    """Row `number` of a one-sheet import that has taken `taken` filled rows so far.
+
+    :raises ValidationFailed: thousands of blank rows (not a filled-in template), or a filled row past `limit`.
+    """
+    if blank and number > limit * 4:
+        raise _refuse(_("行数过多"), _("表格超过 %(limit)s 行，请删去多余的空行", limit=limit * 4))
+    if not blank and taken >= limit:
+        raise _refuse(_("行数过多"), _("一次最多导入 %(limit)s 行，请拆成多个文件分批导入", limit=limit))
+
+
 def check_row(number: int, row) -> None:
     """:raises ValidationFailed: a row wider than MAX_COLUMNS or a cell longer than MAX_CELL_CHARS."""
     if len(row) > MAX_COLUMNS:
